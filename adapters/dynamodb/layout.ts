@@ -1,0 +1,160 @@
+import { createHash } from 'node:crypto';
+import type { AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamodb';
+import { StreamfoldError } from '../../src/errors.js';
+import { decodeItem, encodeItem, type AttributeMap } from '../../src/records/attribute-value.js';
+import { Decimal } from '../../src/records/decimal.js';
+import type { ItemKey } from '../../src/records/item-key.js';
+import { padSequence } from '../../src/records/sequence.js';
+import type { Checkpoint, CheckpointEntry, ContributionAmounts } from '../../src/projection/ports.js';
+
+/**
+ * Table layouts. Both tables have a string partition key `pk`; the read-model table also has a string sort
+ * key `sk`, so a sum group's shards share one partition key and come back in one Query.
+ *
+ * read-model table   pk = `<projection>#v<version>#<row key>`
+ *                    sk = `view` for a view row, `shard#<i>` for a sum's sub-row
+ * checkpoint table   pk = `<consumer>#<item key>`
+ */
+export interface TableNames {
+  readonly readModels: string;
+  readonly checkpoints: string;
+}
+
+export const DEFAULT_TABLE_NAMES: TableNames = {
+  readModels: 'streamfold-read-models',
+  checkpoints: 'streamfold-checkpoints',
+};
+
+export type SdkItem = Record<string, SdkAttributeValue>;
+
+/** DynamoDB caps a partition key at 2,048 bytes; long ones are replaced by a digest and kept in full beside it. */
+const MAX_PLAIN_KEY_BYTES = 1024;
+
+export const VIEW_SORT_KEY = 'view';
+export const shardSortKey = (shard: number): string => `shard#${shard}`;
+
+export const ATTR = {
+  pk: 'pk',
+  sk: 'sk',
+  generation: '_projection',
+  rowKey: '_key',
+  itemKey: '_item',
+  group: '_group',
+  value: 'value',
+  sequence: '_seq',
+  time: '_at',
+  revision: 'rev',
+  entries: 'p',
+} as const;
+
+export function partitionKey(prefix: string, key: string): string {
+  const plain = `${prefix}#${key}`;
+  if (Buffer.byteLength(plain, 'utf8') <= MAX_PLAIN_KEY_BYTES) return plain;
+  return `${prefix}#sha256:${createHash('sha256').update(key).digest('hex')}`;
+}
+
+export const checkpointKey = (consumer: string, key: ItemKey): SdkItem => ({
+  [ATTR.pk]: { S: partitionKey(consumer, key.id) },
+});
+
+export const viewRowKey = (generation: string, key: ItemKey): SdkItem => ({
+  [ATTR.pk]: { S: partitionKey(generation, key.id) },
+  [ATTR.sk]: { S: VIEW_SORT_KEY },
+});
+
+export const sumRowPartition = (generation: string, group: string): string => partitionKey(generation, group);
+
+/** The attribute maps of `src/records` are the SDK's, but for binaries typed more loosely (base64 allowed). */
+export const toSdk = (map: AttributeMap): SdkItem => map as SdkItem;
+
+export function encodeCheckpoint(consumer: string, key: ItemKey, checkpoint: Checkpoint): SdkItem {
+  const entries: Record<string, SdkAttributeValue> = {};
+  for (const [generation, entry] of checkpoint.entries) {
+    const fields: Record<string, SdkAttributeValue> = { s: { S: padSequence(entry.sequence) } };
+    if (entry.contribution !== undefined) fields.c = { M: encodeContribution(entry.contribution) };
+    entries[generation] = { M: fields };
+  }
+  return {
+    ...checkpointKey(consumer, key),
+    [ATTR.rowKey]: { S: key.id },
+    [ATTR.revision]: { N: String(checkpoint.revision) },
+    [ATTR.entries]: { M: entries },
+  };
+}
+
+function encodeContribution(contribution: ContributionAmounts): Record<string, SdkAttributeValue> {
+  const groups: Record<string, SdkAttributeValue> = {};
+  for (const [group, amounts] of contribution) {
+    const fields: Record<string, SdkAttributeValue> = {};
+    for (const [field, amount] of amounts) fields[field] = { N: amount.toString() };
+    groups[group] = { M: fields };
+  }
+  return groups;
+}
+
+/** Reads a checkpoint item back. It is our own bookkeeping, so a malformed one is a bug, reported loudly. */
+export function decodeCheckpoint(item: SdkItem): Checkpoint {
+  const revision = Number(item[ATTR.revision]?.N);
+  const entries = new Map<string, CheckpointEntry>();
+  for (const [generation, value] of Object.entries(item[ATTR.entries]?.M ?? {})) {
+    const sequence = value.M?.s?.S;
+    if (sequence === undefined || !Number.isSafeInteger(revision)) {
+      throw new StreamfoldError('STORE_WRITE_FAILED', `checkpoint ${item[ATTR.pk]?.S ?? '?'} is malformed`);
+    }
+    const groups = value.M?.c?.M;
+    entries.set(generation, {
+      sequence,
+      contribution: groups === undefined ? undefined : decodeContribution(groups),
+    });
+  }
+  return { revision, entries };
+}
+
+function decodeContribution(groups: Record<string, SdkAttributeValue>): ContributionAmounts {
+  const contribution = new Map<string, Map<string, Decimal>>();
+  for (const [group, value] of Object.entries(groups)) {
+    const amounts = new Map<string, Decimal>();
+    for (const [field, amount] of Object.entries(value.M ?? {})) {
+      if (amount.N !== undefined) amounts.set(field, Decimal.parse(amount.N));
+    }
+    contribution.set(group, amounts);
+  }
+  return contribution;
+}
+
+export function encodeViewRow(
+  generation: string,
+  key: ItemKey,
+  state: Record<string, unknown>,
+  sequence: string,
+  approximateTime: number | undefined,
+): SdkItem {
+  const item: SdkItem = {
+    ...viewRowKey(generation, key),
+    [ATTR.generation]: { S: generation },
+    [ATTR.rowKey]: { S: key.id },
+    [ATTR.itemKey]: { M: toSdk(encodeItem(key.attributes)) },
+    [ATTR.value]: { M: toSdk(encodeItem(state, ATTR.value)) },
+    [ATTR.sequence]: { S: padSequence(sequence) },
+  };
+  if (approximateTime !== undefined) item[ATTR.time] = { N: String(approximateTime) };
+  return item;
+}
+
+export function decodeViewValue(item: SdkItem): Record<string, unknown> {
+  return decodeItem(item[ATTR.value]?.M ?? {}, ATTR.value);
+}
+
+export function decodeItemKeyAttributes(item: SdkItem): Record<string, unknown> {
+  return decodeItem(item[ATTR.itemKey]?.M ?? {}, ATTR.itemKey);
+}
+
+/** Sum rows keep bookkeeping under `_` names and `pk`/`sk`; every other attribute is a summed field. */
+export function sumFields(item: SdkItem): Map<string, Decimal> {
+  const fields = new Map<string, Decimal>();
+  for (const [name, value] of Object.entries(item)) {
+    if (name === ATTR.pk || name === ATTR.sk || name.startsWith('_')) continue;
+    if (value.N !== undefined) fields.set(name, Decimal.parse(value.N));
+  }
+  return fields;
+}

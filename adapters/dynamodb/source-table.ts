@@ -1,0 +1,112 @@
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  type StreamViewType,
+} from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { NumberValue } from '@aws-sdk/lib-dynamodb';
+import { waitForActive } from './tables.js';
+
+export interface SourceTableSpec {
+  readonly name: string;
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+  readonly streamViewType: StreamViewType;
+}
+
+export type PlainItem = Record<string, unknown>;
+
+/**
+ * A source table for the local runner and the tests: created with a stream, written through the document
+ * client, and scanned back with numbers as exact strings. It shares no code with streamfold's decoder, so a
+ * scan is an independent view of the truth.
+ */
+export class SourceTable {
+  private readonly documents: DynamoDBDocumentClient;
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    readonly spec: SourceTableSpec,
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true },
+      unmarshallOptions: { wrapNumbers: true },
+    });
+  }
+
+  /** Creates the table with its stream and answers the stream's ARN. */
+  async create(): Promise<string> {
+    const { name, partitionKey, sortKey, streamViewType } = this.spec;
+    await this.client.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: partitionKey, AttributeType: 'S' },
+          ...(sortKey === undefined ? [] : [{ AttributeName: sortKey, AttributeType: 'S' as const }]),
+        ],
+        KeySchema: [
+          { AttributeName: partitionKey, KeyType: 'HASH' },
+          ...(sortKey === undefined ? [] : [{ AttributeName: sortKey, KeyType: 'RANGE' as const }]),
+        ],
+        StreamSpecification: { StreamEnabled: true, StreamViewType: streamViewType },
+      }),
+    );
+    await waitForActive(this.client, name);
+    const { Table } = await this.client.send(new DescribeTableCommand({ TableName: name }));
+    if (Table?.LatestStreamArn === undefined) throw new Error(`table ${name} has no stream`);
+    return Table.LatestStreamArn;
+  }
+
+  async put(item: PlainItem): Promise<void> {
+    await this.documents.send(new PutCommand({ TableName: this.spec.name, Item: item }));
+  }
+
+  async update(key: PlainItem, changes: PlainItem): Promise<void> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = Object.entries(changes).map(([field, value], index) => {
+      names[`#f${index}`] = field;
+      values[`:v${index}`] = value;
+      return `#f${index} = :v${index}`;
+    });
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.spec.name,
+        Key: key,
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  async delete(key: PlainItem): Promise<void> {
+    await this.documents.send(new DeleteCommand({ TableName: this.spec.name, Key: key }));
+  }
+
+  /** Every item, numbers as their exact decimal strings. */
+  async scan(): Promise<PlainItem[]> {
+    const items: PlainItem[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.documents.send(
+        new ScanCommand({ TableName: this.spec.name, ExclusiveStartKey: startKey, ConsistentRead: true }),
+      );
+      for (const item of page.Items ?? []) items.push(withNumbersAsStrings(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return items;
+  }
+}
+
+function withNumbersAsStrings(item: Record<string, unknown>): PlainItem {
+  return Object.fromEntries(
+    Object.entries(item).map(([name, value]) => [name, isNumberValue(value) ? value.value : value]),
+  );
+}
+
+function isNumberValue(value: unknown): value is NumberValue {
+  return typeof value === 'object' && value !== null && typeof (value as { value?: unknown }).value === 'string';
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { StreamfoldError } from './errors.js';
+
+/** The consumer's settings, read from environment variables once per container. */
+export const ConfigSchema = z.object({
+  STREAMFOLD_CONSUMER: z.string().min(1).max(200).default('default'),
+  STREAMFOLD_READ_MODEL_TABLE: z.string().min(3).max(255).default('streamfold-read-models'),
+  STREAMFOLD_CHECKPOINT_TABLE: z.string().min(3).max(255).default('streamfold-checkpoints'),
+  /** Overrides the DynamoDB endpoint, for DynamoDB Local. The SDK also honours AWS_ENDPOINT_URL_DYNAMODB. */
+  STREAMFOLD_DYNAMODB_ENDPOINT: z.url().optional(),
+  AWS_REGION: z.string().min(1).optional(),
+  /** Transactions in flight at once per invocation. */
+  STREAMFOLD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** Rounds of read, fold and write before a key is reported as failed. */
+  STREAMFOLD_MAX_ROUNDS: z.coerce.number().int().min(1).max(50).default(8),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export function loadConfig(environment: Record<string, string | undefined> = process.env): Config {
+  const parsed = ConfigSchema.safeParse(environment);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new StreamfoldError('CONFIGURATION', `invalid configuration: ${issue?.message ?? 'invalid'}`, {
+    field: issue?.path.map(String).join('.'),
+    cause: parsed.error,
+  });
+}

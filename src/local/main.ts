@@ -1,0 +1,104 @@
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { createDynamoDbClient } from '../../adapters/dynamodb/client.js';
+import { SourceTable } from '../../adapters/dynamodb/source-table.js';
+import { DynamoDbStreamSource } from '../../adapters/dynamodb/stream-source.js';
+import { createStreamfoldTables } from '../../adapters/dynamodb/tables.js';
+import exampleProjections from '../../projections/index.js';
+import { toExactJson } from '../json.js';
+import { createHandler } from '../lambda/handler.js';
+import { createLogger } from '../logging.js';
+import { readAllRows } from '../projection/read-model.js';
+import { startDynamoDbLocal } from './dynamodb-local.js';
+import { applyWorkload, ordersWorkload } from './orders-workload.js';
+import { compareRows, ordersTruth, type Difference } from './orders-truth.js';
+import { pollStream } from './shard-poller.js';
+
+/**
+ * The main job on the embedded default: DynamoDB Local, an `Orders` table with a stream, a seeded workload,
+ * the real stream records through the Lambda handler, the read models printed and checked against a scan.
+ */
+async function main(): Promise<number> {
+  const started = Date.now();
+  const server = await startDynamoDbLocal();
+  try {
+    const client = createDynamoDbClient({ endpoint: server.endpoint });
+    const orders = new SourceTable(client, { name: 'Orders', partitionKey: 'orderId', streamViewType: 'NEW_AND_OLD_IMAGES' });
+    const streamArn = await orders.create();
+    await createStreamfoldTables(client);
+    console.log(`DynamoDB Local on ${server.endpoint} (pid ${server.pid}); table Orders with a NEW_AND_OLD_IMAGES stream`);
+
+    const operations = ordersWorkload({ seed: 20261125, operations: 1500, customers: 12, maxOrders: 300 });
+    await applyWorkload(orders, operations);
+    const counts = { put: 0, update: 0, delete: 0 };
+    for (const operation of operations) counts[operation.type] += 1;
+    console.log(`wrote ${operations.length} changes: ${counts.put} inserts, ${counts.update} updates, ${counts.delete} deletes`);
+
+    const handler = createHandler({
+      projections: exampleProjections,
+      dynamoDbClient: client,
+      logger: createLogger('warn'),
+    });
+    const streams = new DynamoDBStreamsClient({ endpoint: server.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const totals = await pollStream({
+      source: new DynamoDbStreamSource(streams),
+      streamArn,
+      handle: (records) => handler.invoke({ Records: records }),
+      batchSize: 100,
+    });
+    const usage = handler.store.usage.snapshot();
+    console.log(
+      `read ${totals.records} stream records in ${totals.batches} batches: ${totals.applied} applied, ` +
+        `${totals.stale + totals.duplicates} skipped, ${totals.failed} failed; ` +
+        `${usage.totalRequests} DynamoDB requests, ${usage.billedWriteUnits} billed write units`,
+    );
+
+    const [customerTotals, statusCounts, orderView] = exampleProjections;
+    const stored = {
+      customers: await readAllRows(handler.store, customerTotals!),
+      statuses: await readAllRows(handler.store, statusCounts!),
+      orders: await readAllRows(handler.store, orderView!),
+    };
+    console.log('\ncustomer-totals');
+    for (const row of stored.customers) console.log(`  ${String(row.key).padEnd(8)} ${toExactJson(row.value)}`);
+    console.log('order-status-counts');
+    for (const row of stored.statuses) console.log(`  ${String(row.key).padEnd(10)} ${toExactJson(row.value)}`);
+    console.log(`order-view: ${stored.orders.length} rows, the first three:`);
+    for (const row of stored.orders.slice(0, 3)) console.log(`  ${toExactJson(row.key)} ${toExactJson(row.value)}`);
+
+    const truth = ordersTruth(await orders.scan());
+    const viewRows = new Map(
+      stored.orders.map((row) => {
+        const { customerId, status, amount } = row.value;
+        return [String((row.key as { orderId: unknown }).orderId), { customerId, status, amount }];
+      }),
+    );
+    const differences: Difference[] = [
+      ...compareRows('customer-totals', new Map(stored.customers.map((r) => [String(r.key), r.value])), truth.customerTotals),
+      ...compareRows('order-status-counts', new Map(stored.statuses.map((r) => [String(r.key), r.value])), truth.statusCounts),
+      ...compareRows('order-view', viewRows, truth.orders),
+    ];
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    if (differences.length === 0 && totals.failed === 0) {
+      console.log(
+        `\ncheck: PASS: the read models equal a fold of a scan of Orders (${truth.orders.size} orders, ` +
+          `${truth.customerTotals.size} customers, ${truth.statusCounts.size} statuses), in ${seconds} s`,
+      );
+      return 0;
+    }
+    console.log(`\ncheck: FAIL: ${differences.length} differences, ${totals.failed} records failed`);
+    for (const difference of differences.slice(0, 20)) console.log(`  ${toExactJson(difference)}`);
+    return 1;
+  } finally {
+    await server.stop();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,94 @@
+import type { Decimal } from '../records/decimal.js';
+import type { ItemKey } from '../records/item-key.js';
+import type { ViewState } from './define.js';
+
+/** group → field → amount: what one source item currently adds to a sum, kept exact. */
+export type ContributionAmounts = ReadonlyMap<string, ReadonlyMap<string, Decimal>>;
+
+/** How far one projection (one generation of its read model) has applied one source item. */
+export interface CheckpointEntry {
+  /** The highest sequence applied, as digits. */
+  readonly sequence: string;
+  /** For sums: the item's last contribution, so the next change applies only the difference. */
+  readonly contribution?: ContributionAmounts | undefined;
+}
+
+/**
+ * All projections of one consumer share one checkpoint per source item, so a record costs one checkpoint
+ * write however many projections it feeds. `revision` guards it: every write expects the revision it read.
+ */
+export interface Checkpoint {
+  readonly revision: number;
+  /** Keyed by generation (`name#vN`). Entries of generations this consumer does not run are kept as they are. */
+  readonly entries: ReadonlyMap<string, CheckpointEntry>;
+}
+
+export interface ViewRowRef {
+  readonly generation: string;
+  readonly key: ItemKey;
+}
+
+export interface LoadedState {
+  readonly checkpoints: ReadonlyMap<string, Checkpoint>;
+  /** By `viewRowId(generation, key)`; a missing entry means there is no row. */
+  readonly viewRows: ReadonlyMap<string, ViewState>;
+}
+
+export interface ViewWrite {
+  readonly generation: string;
+  /** `undefined` deletes the row. */
+  readonly state: ViewState | undefined;
+  readonly sequence: string;
+  readonly approximateTime: number | undefined;
+}
+
+export interface SumDelta {
+  readonly generation: string;
+  readonly group: string;
+  readonly shards: number;
+  readonly amounts: ReadonlyMap<string, Decimal>;
+}
+
+/**
+ * Everything one source item's records of a batch change, to be written atomically: the checkpoint, the
+ * view rows, and the differences to add to sum groups. The store may put several in one transaction and
+ * merge their sum deltas, but never splits one.
+ */
+export interface KeyWrite {
+  readonly key: ItemKey;
+  /** The revision read; `undefined` when there was no checkpoint, which must still be the case. */
+  readonly expectedRevision: number | undefined;
+  readonly checkpoint: Checkpoint;
+  readonly views: readonly ViewWrite[];
+  readonly sums: readonly SumDelta[];
+}
+
+export type CommitOutcome =
+  | { readonly status: 'committed' }
+  /** Another writer moved the checkpoint since it was read: read again and plan again. */
+  | { readonly status: 'conflict' }
+  /** Not written, for a reason that may pass (throttling, a network fault): try again later. */
+  | { readonly status: 'retry'; readonly error: unknown }
+  /** Not written, and writing it again will fail the same way (a validation error). */
+  | { readonly status: 'failed'; readonly error: unknown };
+
+/** Where read models and checkpoints live. The DynamoDB adapter implements it, and so does the in-memory store. */
+export interface ReadModelStore {
+  load(keys: readonly ItemKey[], views: readonly string[]): Promise<LoadedState>;
+  /** One outcome per write, in order. */
+  commit(writes: readonly KeyWrite[]): Promise<CommitOutcome[]>;
+}
+
+export function viewRowId(generation: string, key: ItemKey): string {
+  return `${generation}\u0000${key.id}`;
+}
+
+/** Row reads, for `dump` and the read helpers: sums come back merged over their shards. */
+export interface ReadModelRow {
+  readonly key: unknown;
+  readonly value: Record<string, unknown>;
+}
+
+export interface ReadModelReader {
+  rows(generation: string, kind: 'view' | 'sum'): AsyncIterable<ReadModelRow>;
+}

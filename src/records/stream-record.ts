@@ -1,0 +1,44 @@
+import { z } from 'zod';
+
+/**
+ * The DynamoDB Streams record as Lambda delivers it (JSON, binaries in base64). Attribute values are checked
+ * by the attribute decoder, which names the exact field, so the envelope leaves them `unknown` here.
+ */
+export const StreamViewTypeSchema = z.enum(['KEYS_ONLY', 'NEW_IMAGE', 'OLD_IMAGE', 'NEW_AND_OLD_IMAGES']);
+export type StreamViewType = z.infer<typeof StreamViewTypeSchema>;
+
+export const EventNameSchema = z.enum(['INSERT', 'MODIFY', 'REMOVE']);
+
+export const StreamRecordBodySchema = z.looseObject({
+  ApproximateCreationDateTime: z.number().nonnegative().optional(),
+  Keys: z.record(z.string(), z.unknown()),
+  NewImage: z.record(z.string(), z.unknown()).optional(),
+  OldImage: z.record(z.string(), z.unknown()).optional(),
+  SequenceNumber: z.string().regex(/^\d{1,40}$/, 'a sequence number is 1 to 40 digits'),
+  SizeBytes: z.number().nonnegative().optional(),
+  StreamViewType: StreamViewTypeSchema.optional(),
+});
+
+export const DynamoDBStreamRecordSchema = z.looseObject({
+  eventID: z.string().min(1),
+  eventName: EventNameSchema,
+  eventVersion: z.string().optional(),
+  eventSource: z.string().optional(),
+  awsRegion: z.string().optional(),
+  eventSourceARN: z.string().optional(),
+  userIdentity: z.looseObject({ type: z.string().optional(), principalId: z.string().optional() }).optional(),
+  dynamodb: StreamRecordBodySchema,
+});
+
+export type DynamoDBStreamRecord = z.infer<typeof DynamoDBStreamRecordSchema>;
+
+/** The Lambda event: records are validated one by one, so one bad record never fails the others. */
+export const DynamoDBStreamEventSchema = z.object({ Records: z.array(z.unknown()) });
+export type DynamoDBStreamEvent = z.infer<typeof DynamoDBStreamEventSchema>;
+
+export const BatchItemFailureSchema = z.object({ itemIdentifier: z.string().min(1) });
+export const BatchResponseSchema = z.object({ batchItemFailures: z.array(BatchItemFailureSchema) });
+export type BatchResponse = z.infer<typeof BatchResponseSchema>;
+
+/** TTL expiries are deletes made by the DynamoDB service itself. */
+export const TTL_PRINCIPAL = 'dynamodb.amazonaws.com';

@@ -1,0 +1,78 @@
+import type { ViewState } from '../projection/define.js';
+import {
+  viewRowId,
+  type Checkpoint,
+  type CommitOutcome,
+  type KeyWrite,
+  type LoadedState,
+  type ReadModelReader,
+  type ReadModelRow,
+  type ReadModelStore,
+} from '../projection/ports.js';
+import { Decimal } from '../records/decimal.js';
+import type { ItemKey } from '../records/item-key.js';
+
+/**
+ * The read-model store in memory, with the DynamoDB store's semantics: a key's write lands whole or not at
+ * all, and only if its checkpoint still has the revision that was read. For projection unit tests that need
+ * no DynamoDB, and for fault injection (`failNextCommits`).
+ */
+export class MemoryReadModelStore implements ReadModelStore, ReadModelReader {
+  private readonly checkpoints = new Map<string, Checkpoint>();
+  private readonly views = new Map<string, { key: ItemKey; generation: string; state: ViewState }>();
+  private readonly sums = new Map<string, { generation: string; group: string; fields: Map<string, Decimal> }>();
+  /** Called before each write; return an outcome to make that write fail instead of landing. */
+  interceptWrite: ((write: KeyWrite) => CommitOutcome | undefined) | undefined;
+  commits = 0;
+
+  async load(keys: readonly ItemKey[], views: readonly string[]): Promise<LoadedState> {
+    const checkpoints = new Map<string, Checkpoint>();
+    const viewRows = new Map<string, ViewState>();
+    for (const key of keys) {
+      const checkpoint = this.checkpoints.get(key.id);
+      if (checkpoint !== undefined) checkpoints.set(key.id, checkpoint);
+      for (const generation of views) {
+        const row = this.views.get(viewRowId(generation, key));
+        if (row !== undefined) viewRows.set(viewRowId(generation, key), row.state);
+      }
+    }
+    return { checkpoints, viewRows };
+  }
+
+  async commit(writes: readonly KeyWrite[]): Promise<CommitOutcome[]> {
+    this.commits += 1;
+    return writes.map((write) => {
+      const intercepted = this.interceptWrite?.(write);
+      if (intercepted !== undefined) return intercepted;
+      if (this.checkpoints.get(write.key.id)?.revision !== write.expectedRevision) return { status: 'conflict' };
+      this.checkpoints.set(write.key.id, write.checkpoint);
+      for (const view of write.views) {
+        const id = viewRowId(view.generation, write.key);
+        if (view.state === undefined) this.views.delete(id);
+        else this.views.set(id, { key: write.key, generation: view.generation, state: view.state });
+      }
+      for (const sum of write.sums) {
+        const id = `${sum.generation}\u0000${sum.group}`;
+        const row = this.sums.get(id) ?? { generation: sum.generation, group: sum.group, fields: new Map() };
+        for (const [field, amount] of sum.amounts) row.fields.set(field, (row.fields.get(field) ?? Decimal.ZERO).add(amount));
+        this.sums.set(id, row);
+      }
+      return { status: 'committed' };
+    });
+  }
+
+  async *rows(generation: string, kind: 'view' | 'sum'): AsyncIterable<ReadModelRow> {
+    if (kind === 'view') {
+      const rows = [...this.views.values()].filter((row) => row.generation === generation);
+      rows.sort((a, b) => (a.key.id < b.key.id ? -1 : a.key.id > b.key.id ? 1 : 0));
+      for (const row of rows) yield { key: row.key.attributes, value: row.state };
+      return;
+    }
+    const rows = [...this.sums.values()].filter((row) => row.generation === generation);
+    rows.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+    for (const row of rows) {
+      if ([...row.fields.values()].every((amount) => amount.isZero)) continue;
+      yield { key: row.group, value: Object.fromEntries([...row.fields].map(([field, amount]) => [field, amount.toJS()])) };
+    }
+  }
+}

@@ -1,0 +1,21 @@
+import type { ServiceIdentifier } from 'inversify';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDbReadModelStore } from '../adapters/dynamodb/store.js';
+import type { Config } from './config.js';
+import type { StreamConsumer } from './consumer.js';
+import type { Logger } from './logging.js';
+import type { Projection } from './projection/define.js';
+import type { ProjectionRuntime } from './projection/runtime.js';
+import type { ReadModelStore } from './projection/ports.js';
+
+/** Typed service identifiers, in one place: only the composition root resolves them. */
+export const TOKENS = {
+  config: Symbol('Config') as ServiceIdentifier<Config>,
+  logger: Symbol('Logger') as ServiceIdentifier<Logger>,
+  dynamoDbClient: Symbol('DynamoDBClient') as ServiceIdentifier<DynamoDBClient>,
+  dynamoDbStore: Symbol('DynamoDbReadModelStore') as ServiceIdentifier<DynamoDbReadModelStore>,
+  store: Symbol('ReadModelStore') as ServiceIdentifier<ReadModelStore>,
+  projections: Symbol('Projections') as ServiceIdentifier<readonly Projection[]>,
+  runtime: Symbol('ProjectionRuntime') as ServiceIdentifier<ProjectionRuntime>,
+  consumer: Symbol('StreamConsumer') as ServiceIdentifier<StreamConsumer>,
+} as const;
