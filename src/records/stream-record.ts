@@ -9,11 +9,20 @@ export type StreamViewType = z.infer<typeof StreamViewTypeSchema>;
 
 export const EventNameSchema = z.enum(['INSERT', 'MODIFY', 'REMOVE']);
 
+/**
+ * A map of attributes, passed through untouched: zod rebuilds records it parses and drops a `__proto__`
+ * key on the way, which would lose data. The attribute decoder reads the original.
+ */
+const AttributeMapSchema = z.custom<Record<string, unknown>>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  'expected a map of attributes',
+);
+
 export const StreamRecordBodySchema = z.looseObject({
   ApproximateCreationDateTime: z.number().nonnegative().optional(),
-  Keys: z.record(z.string(), z.unknown()),
-  NewImage: z.record(z.string(), z.unknown()).optional(),
-  OldImage: z.record(z.string(), z.unknown()).optional(),
+  Keys: AttributeMapSchema,
+  NewImage: AttributeMapSchema.optional(),
+  OldImage: AttributeMapSchema.optional(),
   SequenceNumber: z.string().regex(/^\d{1,40}$/, 'a sequence number is 1 to 40 digits'),
   SizeBytes: z.number().nonnegative().optional(),
   StreamViewType: StreamViewTypeSchema.optional(),

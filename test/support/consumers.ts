@@ -1,0 +1,19 @@
+import { StreamConsumer } from '../../src/consumer.js';
+import { silentLogger } from '../../src/logging.js';
+import type { Projection } from '../../src/projection/define.js';
+import type { ReadModelStore } from '../../src/projection/ports.js';
+import { ProjectionRuntime } from '../../src/projection/runtime.js';
+import examples from '../../projections/index.js';
+
+const noSleep = async (): Promise<void> => {};
+
+/** A consumer over any store, without backoff pauses: unit tests stay fast. */
+export function testConsumer(store: ReadModelStore, projections: readonly Projection[] = examples): StreamConsumer {
+  return new StreamConsumer(new ProjectionRuntime(projections, store, silentLogger, { sleep: noSleep }), silentLogger);
+}
+
+export function batches<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
+  return result;
+}

@@ -1,0 +1,36 @@
+import { expect } from 'vitest';
+import { ordersTruth, compareRows, type Difference } from '../../src/local/orders-truth.js';
+import type { ReadModelReader } from '../../src/projection/ports.js';
+import { readAllRows } from '../../src/projection/read-model.js';
+import { customerTotals } from '../../projections/customer-totals.js';
+import { orderStatusCounts } from '../../projections/order-status-counts.js';
+import { orderView } from '../../projections/order-view.js';
+
+/** Every difference between the three example read models and a fold of the final table's items. */
+export async function differencesFromTruth(
+  reader: ReadModelReader,
+  finalItems: readonly Record<string, unknown>[],
+): Promise<Difference[]> {
+  const truth = ordersTruth(finalItems);
+  const rows = async (projection: Parameters<typeof readAllRows>[1]) =>
+    new Map((await readAllRows(reader, projection)).map((row) => [keyOf(row.key), row.value]));
+  const views = new Map(
+    [...(await rows(orderView))].map(([key, value]) => [
+      key,
+      { customerId: value.customerId, status: value.status, amount: value.amount },
+    ]),
+  );
+  return [
+    ...compareRows('customer-totals', await rows(customerTotals), truth.customerTotals),
+    ...compareRows('order-status-counts', await rows(orderStatusCounts), truth.statusCounts),
+    ...compareRows('order-view', views, truth.orders),
+  ];
+}
+
+export async function expectMatchesTruth(reader: ReadModelReader, finalItems: readonly Record<string, unknown>[]) {
+  expect(await differencesFromTruth(reader, finalItems)).toEqual([]);
+}
+
+function keyOf(key: unknown): string {
+  return typeof key === 'string' ? key : String((key as { orderId?: unknown }).orderId);
+}
