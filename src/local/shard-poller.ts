@@ -21,29 +21,33 @@ export interface PollOptions {
  */
 export async function pollStream(options: PollOptions): Promise<DeliveryTotals> {
   const batchSize = options.batchSize ?? 100;
-  const idleReads = options.idleReads ?? 3;
   const totals = emptyTotals();
-  for (const shard of parentsFirst(await options.source.shards(options.streamArn))) {
-    let iterator: string | undefined = await options.source.iterator(options.streamArn, shard.shardId, {
-      type: 'TRIM_HORIZON',
-    });
-    let buffer: unknown[] = [];
-    let empty = 0;
-    while (iterator !== undefined && empty < idleReads) {
-      const page = await options.source.read(iterator);
-      iterator = page.nextIterator;
-      empty = page.records.length === 0 ? empty + 1 : 0;
-      for (const record of page.records) {
-        buffer.push({ ...(record as object), eventSourceARN: options.streamArn });
-        if (buffer.length === batchSize) {
-          await deliverBatch(buffer, options.handle, options.maxRetries ?? 3, totals);
-          buffer = [];
-        }
-      }
+  for await (const shard of readStream(options.source, options.streamArn, options.idleReads)) {
+    for (let start = 0; start < shard.records.length; start += batchSize) {
+      await deliverBatch(shard.records.slice(start, start + batchSize), options.handle, options.maxRetries ?? 3, totals);
     }
-    if (buffer.length > 0) await deliverBatch(buffer, options.handle, options.maxRetries ?? 3, totals);
   }
   return totals;
+}
+
+/** Every record of every shard, shard by shard (parents first), in Lambda's record shape. */
+export async function* readStream(
+  source: StreamSource,
+  streamArn: string,
+  idleReads = 3,
+): AsyncGenerator<{ shardId: string; records: unknown[] }> {
+  for (const shard of parentsFirst(await source.shards(streamArn))) {
+    let iterator: string | undefined = await source.iterator(streamArn, shard.shardId, { type: 'TRIM_HORIZON' });
+    const records: unknown[] = [];
+    let empty = 0;
+    while (iterator !== undefined && empty < idleReads) {
+      const page = await source.read(iterator);
+      iterator = page.nextIterator;
+      empty = page.records.length === 0 ? empty + 1 : 0;
+      for (const record of page.records) records.push({ ...(record as object), eventSourceARN: streamArn });
+    }
+    yield { shardId: shard.shardId, records };
+  }
 }
 
 /** Lambda finishes a parent shard before its children; so does the poller. */
