@@ -6,7 +6,7 @@ import { seededRandom, shuffle } from '../../src/local/random.js';
 import { defineProjection } from '../../src/projection/define.js';
 import { customerTotals } from '../../projections/customer-totals.js';
 import { orderStatusCounts } from '../../projections/order-status-counts.js';
-import { orderView } from '../../projections/order-view.js';
+import { orderView, type OrderView } from '../../projections/order-view.js';
 import { OrderSchema } from '../../projections/orders.js';
 import { batches } from '../support/consumers.js';
 import { differencesFromTruth, expectMatchesTruth } from '../support/expectations.js';
@@ -104,7 +104,7 @@ describe('the Lambda handler on real stream records from DynamoDB Local', () => 
     const failingAt = sequenceOf(victimRecords[1] ?? {});
     const brokenView = defineProjection({
       ...orderView,
-      evolve: (state, event) => {
+      evolve: (state: OrderView | undefined, event) => {
         if (event.key.orderId === victim && BigInt(event.sequence) >= BigInt(failingAt)) throw new Error('injected failure');
         return orderView.evolve(state, event);
       },

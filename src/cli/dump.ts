@@ -1,0 +1,22 @@
+import { DynamoDbReadModelStore } from '../../adapters/dynamodb/store.js';
+import { toExactJson } from '../json.js';
+import { generationOf } from '../projection/define.js';
+import { connect, type ConnectionOptions } from './connection.js';
+import { loadProjections, selectProjection } from './load-projections.js';
+
+export interface DumpOptions extends ConnectionOptions {
+  readonly projections: string;
+}
+
+/** Writes every row of a projection's current read model, one JSON object a line, numbers exact. */
+export async function dump(name: string, options: DumpOptions, write: (line: string) => void): Promise<number> {
+  const projection = selectProjection(await loadProjections(options.projections), name);
+  const { client, config, tables } = connect(options);
+  const store = new DynamoDbReadModelStore({ client, consumer: config.STREAMFOLD_CONSUMER, tables });
+  let rows = 0;
+  for await (const row of store.rows(generationOf(projection), projection.kind)) {
+    write(toExactJson({ key: row.key, value: row.value }));
+    rows += 1;
+  }
+  return rows;
+}

@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { StreamfoldError } from '../errors.js';
+import { assertDistinctProjections, type Projection } from '../projection/define.js';
+
+const TYPESCRIPT = /\.[mc]?tsx?$/;
+
+/**
+ * Loads the projections a module exports: its default export (one projection or a list) and its named
+ * exports that are projections. TypeScript modules are loaded through tsx, so `projections/index.ts` works
+ * as it is.
+ */
+export async function loadProjections(modulePath: string): Promise<Projection[]> {
+  const path = resolve(modulePath);
+  if (!existsSync(path)) {
+    throw new StreamfoldError('CONFIGURATION', `no projections module at ${path}`, { field: '--projections' });
+  }
+  if (TYPESCRIPT.test(path)) {
+    const { register } = await import('tsx/esm/api');
+    register();
+  }
+  const exports = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  const found = new Set<Projection>();
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(visit);
+    else if (isProjection(value)) found.add(value);
+  };
+  for (const value of Object.values(exports)) visit(value);
+  const projections = [...found];
+  if (projections.length === 0) {
+    throw new StreamfoldError('CONFIGURATION', `${modulePath} exports no projection (made with defineProjection)`, {
+      field: '--projections',
+    });
+  }
+  assertDistinctProjections(projections);
+  return projections;
+}
+
+export function selectProjection(projections: readonly Projection[], name: string): Projection {
+  const projection = projections.find((candidate) => candidate.name === name);
+  if (projection === undefined) {
+    throw new StreamfoldError(
+      'CONFIGURATION',
+      `no projection named "${name}"; the module has ${projections.map((p) => p.name).join(', ')}`,
+      { field: 'projection' },
+    );
+  }
+  return projection;
+}
+
+function isProjection(value: unknown): value is Projection {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<Projection>;
+  return (
+    (candidate.kind === 'view' || candidate.kind === 'sum') &&
+    typeof candidate.name === 'string' &&
+    typeof candidate.version === 'number'
+  );
+}

@@ -1,0 +1,76 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import { errorMessage } from '../errors.js';
+import { createLogger, type LogLevel } from '../logging.js';
+import { dump } from './dump.js';
+import { formatReplaySummary, replay } from './replay.js';
+
+const wholeNumber =
+  (minimum: number) =>
+  (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isSafeInteger(parsed) || parsed < minimum) {
+      throw new InvalidArgumentError(`expected a whole number of at least ${minimum}`);
+    }
+    return parsed;
+  };
+
+function withConnection(command: Command): Command {
+  return command
+    .option('--endpoint <url>', 'DynamoDB endpoint, such as http://localhost:8000 for DynamoDB Local')
+    .option('--region <region>', 'AWS region (default: AWS_REGION)')
+    .option('--consumer <name>', 'checkpoint namespace (default: STREAMFOLD_CONSUMER or "default")')
+    .option('--read-model-table <name>', 'read-model table (default: streamfold-read-models)')
+    .option('--checkpoint-table <name>', 'checkpoint table (default: streamfold-checkpoints)');
+}
+
+export function program(out: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Command {
+  const root = new Command('streamfold')
+    .description('Turn DynamoDB Streams into read models')
+    .option('--log-level <level>', 'pino log level, logs go to stderr', 'warn')
+    .showHelpAfterError()
+    .exitOverride();
+  const logger = (): ReturnType<typeof createLogger> =>
+    createLogger(root.opts<{ logLevel: LogLevel }>().logLevel, pino.destination(2));
+
+  withConnection(
+    root
+      .command('replay')
+      .description('run a file of DynamoDB stream records through the Lambda handler, as Lambda would')
+      .requiredOption('--projections <module>', 'JS or TS module exporting projections')
+      .requiredOption('--input <file>', 'a Lambda event JSON file, or JSON Lines of records')
+      .option('--batch-size <n>', 'records per invocation', wholeNumber(1), 100)
+      .option('--max-retries <n>', 'redeliveries of a failing batch before its records are given up', wholeNumber(0), 3)
+      .option('--create-tables', 'create the read-model and checkpoint tables first', false),
+  ).action(async (options) => {
+    const summary = await replay(options, logger());
+    out(formatReplaySummary(summary));
+    if (summary.totals.failed > 0) process.exitCode = 1;
+  });
+
+  withConnection(
+    root
+      .command('dump')
+      .description("print a projection's current read model, one JSON object a line")
+      .argument('<projection>', 'projection name')
+      .requiredOption('--projections <module>', 'JS or TS module exporting projections'),
+  ).action(async (name: string, options) => {
+    await dump(name, options, out);
+  });
+  return root;
+}
+
+/** Runs the CLI; answers the exit code, non-zero on any failure. */
+export async function run(argv: readonly string[]): Promise<number> {
+  process.exitCode = 0;
+  try {
+    await program().parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version') return 0;
+    if (typeof code === 'string' && code.startsWith('commander.')) return 2;
+    process.stderr.write(`streamfold: ${errorMessage(error)}\n`);
+    return 1;
+  }
+}

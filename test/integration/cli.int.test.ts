@@ -1,0 +1,98 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ordersTruth } from '../../src/local/orders-truth.js';
+import { ordersWorkload } from '../../src/local/orders-workload.js';
+import { seededRandom, shuffle } from '../../src/local/random.js';
+import { localClient, localEndpoint, ordersWithRecords, uniqueName } from '../support/local-dynamodb.js';
+
+const run = promisify(execFile);
+const CLI = join(import.meta.dirname, '../../bin/streamfold.js');
+
+async function streamfold(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { maxBuffer: 16 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+let source: Awaited<ReturnType<typeof ordersWithRecords>>;
+let directory: string;
+
+beforeAll(async () => {
+  source = await ordersWithRecords(localClient(), ordersWorkload({ seed: 99, operations: 400, customers: 7, maxOrders: 80 }));
+  directory = await mkdtemp(join(tmpdir(), 'streamfold-cli-'));
+});
+
+function expectedTotalsLines(): string[] {
+  const truth = ordersTruth(source.finalItems);
+  return [...truth.customerTotals]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([customer, totals]) => `{"key":${JSON.stringify(customer)},"value":{"amount":${totals.amount},"orders":${totals.orders}}}`);
+}
+
+describe('streamfold replay and dump', () => {
+  it('replays a records file, then dump prints exactly the totals of the final table', async () => {
+    const input = join(directory, 'event.json');
+    await writeFile(input, JSON.stringify({ Records: source.records }));
+    const tables = ['--read-model-table', uniqueName('rm'), '--checkpoint-table', uniqueName('cp')];
+    const connection = ['--endpoint', localEndpoint(), ...tables];
+    const replayed = await streamfold(['replay', '--projections', 'projections/index.ts', '--input', input, '--create-tables', ...connection]);
+    expect(replayed.stderr).not.toMatch(/streamfold:/);
+    expect(replayed.code).toBe(0);
+    expect(replayed.stdout).toMatch(new RegExp(`replayed ${source.records.length} records`));
+    expect(replayed.stdout).toMatch(new RegExp(`applied\\s+${source.records.length}`));
+    expect(replayed.stdout).toMatch(/failed\s+0/);
+    expect(replayed.stdout).toMatch(/DynamoDB\s+\d+ requests \(BatchGetItem \d+, TransactWriteItems \d+\); \d+ write units as billed/);
+
+    const dumped = await streamfold(['dump', 'customer-totals', '--projections', 'projections/index.ts', ...connection]);
+    expect(dumped.code).toBe(0);
+    const lines = dumped.stdout.trim().split('\n');
+    expect(lines).toEqual(expectedTotalsLines());
+  });
+
+  it('gives the same totals from JSON Lines holding duplicates in shuffled order', async () => {
+    const input = join(directory, 'records.jsonl');
+    const records = shuffle(seededRandom(3), [...source.records, ...source.records.slice(0, 150)]);
+    await writeFile(input, records.map((record) => JSON.stringify(record)).join('\n'));
+    const connection = ['--endpoint', localEndpoint(), '--read-model-table', uniqueName('rm'), '--checkpoint-table', uniqueName('cp')];
+    const replayed = await streamfold([
+      'replay', '--projections', 'projections/index.ts', '--input', input, '--create-tables', '--batch-size', '50', ...connection,
+    ]);
+    expect(replayed.code).toBe(0);
+    // Shuffled, an item's newer record may land first; its older ones are then skipped as stale.
+    const applied = Number(/applied\s+(\d+)/.exec(replayed.stdout)?.[1]);
+    const skipped = Number(/skipped\s+(\d+)/.exec(replayed.stdout)?.[1]);
+    expect(applied + skipped).toBe(records.length);
+    expect(skipped).toBeGreaterThanOrEqual(150);
+    const dumped = await streamfold(['dump', 'customer-totals', '--projections', 'projections/index.ts', ...connection]);
+    expect(dumped.stdout.trim().split('\n')).toEqual(expectedTotalsLines());
+  });
+
+  it('exits non-zero, naming the record, when records keep failing', async () => {
+    const input = join(directory, 'bad.jsonl');
+    const bad = structuredClone(source.records[0]) as { dynamodb: { NewImage: Record<string, unknown> } };
+    bad.dynamodb.NewImage.amount = { S: 'lots' };
+    await writeFile(input, JSON.stringify(bad));
+    const replayed = await streamfold([
+      'replay', '--projections', 'projections/index.ts', '--input', input, '--create-tables', '--max-retries', '1',
+      '--endpoint', localEndpoint(), '--read-model-table', uniqueName('rm'), '--checkpoint-table', uniqueName('cp'),
+    ]);
+    expect(replayed.code).toBe(1);
+    expect(replayed.stdout).toMatch(/failed\s+1/);
+    expect(replayed.stdout).toMatch(/gave up at sequence \d+: image does not match the projection's schema/);
+    expect(replayed.stdout).toMatch(/field dynamodb\.NewImage\.amount/);
+  });
+
+  it('exits non-zero with a clear message for an unknown projection', async () => {
+    const dumped = await streamfold(['dump', 'nope', '--projections', 'projections/index.ts', '--endpoint', localEndpoint()]);
+    expect(dumped.code).toBe(1);
+    expect(dumped.stderr).toMatch(/no projection named "nope"; the module has customer-totals, order-status-counts, order-view/);
+  });
+});
