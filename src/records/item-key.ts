@@ -1,4 +1,4 @@
-import { AttributeDecodeError, decodeAttribute, isPlainRecord, type Item } from './attribute-value.js';
+import { AttributeDecodeError, decodeAttribute, encodeAttribute, isPlainRecord, type Item } from './attribute-value.js';
 import { Decimal } from './decimal.js';
 
 export interface ItemKey {
@@ -38,4 +38,12 @@ function canonicalKeyValue(wire: Record<string, unknown>, decoded: unknown, path
   if (typeof wire.N === 'string') return { N: Decimal.parse(wire.N).toString() };
   if (decoded instanceof Uint8Array) return { B: Buffer.from(decoded).toString('base64') };
   throw new AttributeDecodeError('a key attribute must be of type S, N or B', path);
+}
+
+/** The canonical key of an item given as plain attributes, such as `{ orderId: 'o-1' }`. */
+export function itemKeyFromAttributes(attributes: Record<string, unknown>): ItemKey {
+  const wire = Object.fromEntries(
+    Object.entries(attributes).map(([name, value]) => [name, encodeAttribute(value, name)]),
+  );
+  return itemKeyFromKeys(wire, 'key');
 }
