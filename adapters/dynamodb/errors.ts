@@ -42,7 +42,3 @@ export function cancellationReasons(error: unknown): readonly CancellationReason
   const reasons = (error as { CancellationReasons?: unknown } | null)?.CancellationReasons;
   return Array.isArray(reasons) ? (reasons as CancellationReason[]) : [];
 }
-
-export function isThrottling(error: unknown): boolean {
-  return classifyWriteError(error) === 'throttled';
-}

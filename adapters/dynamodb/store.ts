@@ -22,7 +22,8 @@ import {
   type ReadModelRow,
   type ReadModelStore,
 } from '../../src/projection/ports.js';
-import { Decimal } from '../../src/records/decimal.js';
+import { addAmounts, byKey, sumRowValue } from '../../src/projection/sum-rows.js';
+import type { Decimal } from '../../src/records/decimal.js';
 import type { ItemKey } from '../../src/records/item-key.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../../src/retry.js';
 import { cancellationReasons, classifyWriteError } from './errors.js';
@@ -278,9 +279,7 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
           merged = { generation: sum.generation, group: sum.group, shards: sum.shards, amounts: new Map() };
           sums.set(id, merged);
         }
-        for (const [field, amount] of sum.amounts) {
-          merged.amounts.set(field, (merged.amounts.get(field) ?? Decimal.ZERO).add(amount));
-        }
+        addAmounts(merged.amounts, sum.amounts);
       }
     }
     for (const sum of sums.values()) {
@@ -357,9 +356,9 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
-    for (const [group, fields] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      if ([...fields.values()].every((amount) => amount.isZero)) continue;
-      yield { key: group, value: Object.fromEntries([...fields].map(([field, amount]) => [field, amount.toJS()])) };
+    for (const [group, fields] of [...groups].sort(byKey)) {
+      const value = sumRowValue(fields);
+      if (value !== undefined) yield { key: group, value };
     }
   }
 
@@ -375,11 +374,9 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
         ConsistentRead: true,
       }),
     );
-    const groups = new Map<string, Map<string, Decimal>>();
-    for (const item of page.Items ?? []) addInto(groups, group, sumFields(item));
-    const fields = groups.get(group);
-    if (fields === undefined || [...fields.values()].every((amount) => amount.isZero)) return undefined;
-    return Object.fromEntries([...fields].map(([field, amount]) => [field, amount.toJS()]));
+    const fields = new Map<string, Decimal>();
+    for (const item of page.Items ?? []) addAmounts(fields, sumFields(item));
+    return sumRowValue(fields);
   }
 
   async readView(generation: string, key: ItemKey): Promise<Record<string, unknown> | undefined> {
@@ -394,7 +391,7 @@ function addInto(groups: Map<string, Map<string, Decimal>>, group: string, field
     total = new Map();
     groups.set(group, total);
   }
-  for (const [field, amount] of fields) total.set(field, (total.get(field) ?? Decimal.ZERO).add(amount));
+  addAmounts(total, fields);
 }
 
 function sumRowId(generation: string, group: string): string {

@@ -22,9 +22,6 @@ export function padSequence(sequence: string): string {
   return stripLeadingZeros(sequence).padStart(SEQUENCE_MAX_DIGITS, '0');
 }
 
-/** Lower than every real sequence number: what a rebuild gives the inserts it synthesises from a scan. */
-export const LOWEST_SEQUENCE = '0';
-
 function stripLeadingZeros(sequence: string): string {
   const stripped = sequence.replace(/^0+/, '');
   return stripped === '' ? '0' : stripped;

@@ -9,7 +9,8 @@ import {
   type ReadModelRow,
   type ReadModelStore,
 } from '../projection/ports.js';
-import { Decimal } from '../records/decimal.js';
+import type { Decimal } from '../records/decimal.js';
+import { addAmounts, sumRowValue } from '../projection/sum-rows.js';
 import type { ItemKey } from '../records/item-key.js';
 
 /**
@@ -54,7 +55,7 @@ export class MemoryReadModelStore implements ReadModelStore, ReadModelReader {
       for (const sum of write.sums) {
         const id = `${sum.generation}\u0000${sum.group}`;
         const row = this.sums.get(id) ?? { generation: sum.generation, group: sum.group, fields: new Map() };
-        for (const [field, amount] of sum.amounts) row.fields.set(field, (row.fields.get(field) ?? Decimal.ZERO).add(amount));
+        addAmounts(row.fields, sum.amounts);
         this.sums.set(id, row);
       }
       return { status: 'committed' };
@@ -71,8 +72,8 @@ export class MemoryReadModelStore implements ReadModelStore, ReadModelReader {
     const rows = [...this.sums.values()].filter((row) => row.generation === generation);
     rows.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
     for (const row of rows) {
-      if ([...row.fields.values()].every((amount) => amount.isZero)) continue;
-      yield { key: row.group, value: Object.fromEntries([...row.fields].map(([field, amount]) => [field, amount.toJS()])) };
+      const value = sumRowValue(row.fields);
+      if (value !== undefined) yield { key: row.group, value };
     }
   }
 }
