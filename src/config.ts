@@ -6,6 +6,11 @@ export const ConfigSchema = z.object({
   STREAMFOLD_CONSUMER: z.string().min(1).max(200).default('default'),
   STREAMFOLD_READ_MODEL_TABLE: z.string().min(3).max(255).default('streamfold-read-models'),
   STREAMFOLD_CHECKPOINT_TABLE: z.string().min(3).max(255).default('streamfold-checkpoints'),
+  STREAMFOLD_PARKED_TABLE: z.string().min(3).max(255).default('streamfold-parked'),
+  /** Park poison records in this SQS queue instead of the parked-record table. */
+  STREAMFOLD_PARKED_QUEUE_URL: z.url().optional(),
+  /** `off` reports poison records as failed (Lambda retries them) instead of parking them. */
+  STREAMFOLD_PARKING: z.enum(['on', 'off']).default('on'),
   /** Overrides the DynamoDB endpoint, for DynamoDB Local. The SDK also honours AWS_ENDPOINT_URL_DYNAMODB. */
   STREAMFOLD_DYNAMODB_ENDPOINT: z.url().optional(),
   AWS_REGION: z.string().min(1).optional(),
@@ -26,4 +31,13 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     field: issue?.path.map(String).join('.'),
     cause: parsed.error,
   });
+}
+
+/** The streamfold tables a configuration names. */
+export function tableNames(config: Config): { readModels: string; checkpoints: string; parked: string } {
+  return {
+    readModels: config.STREAMFOLD_READ_MODEL_TABLE,
+    checkpoints: config.STREAMFOLD_CHECKPOINT_TABLE,
+    parked: config.STREAMFOLD_PARKED_TABLE,
+  };
 }

@@ -10,6 +10,8 @@ import type { BatchResponse } from './records/stream-record.js';
 export interface BatchStats {
   readonly records: number;
   readonly applied: number;
+  /** Set aside in the dead-letter store: poison records, and records waiting behind one. */
+  readonly parked: number;
   /** Already applied before: a redelivery, or a record older than what the read model holds. */
   readonly stale: number;
   /** Delivered twice within this batch. */
@@ -46,12 +48,14 @@ export class StreamConsumer {
     const failedAt: string[] = [];
     const errors: StreamfoldError[] = [];
     let applied = 0;
+    let parked = 0;
     let stale = 0;
     let failed = 0;
     let failedKeys = 0;
     let newestTime: number | undefined;
     outcomes.forEach((outcome, index) => {
       applied += outcome.applied;
+      parked += outcome.parked;
       stale += outcome.stale;
       if (outcome.newestTime !== undefined && (newestTime === undefined || outcome.newestTime > newestTime)) {
         newestTime = outcome.newestTime;
@@ -80,6 +84,7 @@ export class StreamConsumer {
     const stats: BatchStats = {
       records: records.length,
       applied,
+      parked,
       stale,
       duplicates: batch.duplicates,
       failed,

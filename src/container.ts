@@ -1,12 +1,13 @@
 import { Container, ContainerModule } from 'inversify';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbClient } from '../adapters/dynamodb/client.js';
+import { DynamoDbDeadLetterStore } from '../adapters/dynamodb/dead-letters.js';
 import { DynamoDbReadModelStore } from '../adapters/dynamodb/store.js';
-import { loadConfig, type Config } from './config.js';
+import { loadConfig, tableNames, type Config } from './config.js';
 import { StreamConsumer } from './consumer.js';
 import { createLogger, type Logger } from './logging.js';
 import type { Projection } from './projection/define.js';
-import type { ReadModelStore } from './projection/ports.js';
+import type { DeadLetterStore, ReadModelStore } from './projection/ports.js';
 import { ProjectionRuntime } from './projection/runtime.js';
 import { TOKENS } from './tokens.js';
 
@@ -17,6 +18,8 @@ export interface ConsumerOverrides {
   readonly logger?: Logger;
   readonly dynamoDbClient?: DynamoDBClient;
   readonly store?: ReadModelStore;
+  /** A dead-letter store, or `null` to report poison records as failed instead of parking them. */
+  readonly deadLetters?: DeadLetterStore | null;
 }
 
 /**
@@ -47,7 +50,7 @@ export function buildContainer(projections: readonly Projection[], overrides: Co
           new DynamoDbReadModelStore({
             client,
             consumer: config.STREAMFOLD_CONSUMER,
-            tables: { readModels: config.STREAMFOLD_READ_MODEL_TABLE, checkpoints: config.STREAMFOLD_CHECKPOINT_TABLE },
+            tables: tableNames(config),
             concurrency: config.STREAMFOLD_CONCURRENCY,
           }),
         [TOKENS.config, TOKENS.dynamoDbClient],
@@ -56,11 +59,34 @@ export function buildContainer(projections: readonly Projection[], overrides: Co
       else bind(TOKENS.store).toConstantValue(overrides.store);
     }),
     new ContainerModule(({ bind }) => {
+      bind(TOKENS.deadLetters).toResolvedValue(
+        (config: Config, client: DynamoDBClient): DeadLetterStore | null => {
+          if (overrides.deadLetters !== undefined) return overrides.deadLetters;
+          if (config.STREAMFOLD_PARKING === 'off') return null;
+          return new DynamoDbDeadLetterStore({
+            client,
+            table: config.STREAMFOLD_PARKED_TABLE,
+            consumer: config.STREAMFOLD_CONSUMER,
+          });
+        },
+        [TOKENS.config, TOKENS.dynamoDbClient],
+      );
+    }),
+    new ContainerModule(({ bind }) => {
       bind(TOKENS.projections).toConstantValue(projections);
       bind(TOKENS.runtime).toResolvedValue(
-        (config: Config, store: ReadModelStore, logger: Logger, all: readonly Projection[]) =>
-          new ProjectionRuntime(all, store, logger, { maxRounds: config.STREAMFOLD_MAX_ROUNDS }),
-        [TOKENS.config, TOKENS.store, TOKENS.logger, TOKENS.projections],
+        (
+          config: Config,
+          store: ReadModelStore,
+          deadLetters: DeadLetterStore | null,
+          logger: Logger,
+          all: readonly Projection[],
+        ) =>
+          new ProjectionRuntime(all, store, logger, {
+            maxRounds: config.STREAMFOLD_MAX_ROUNDS,
+            deadLetters: deadLetters ?? undefined,
+          }),
+        [TOKENS.config, TOKENS.store, TOKENS.deadLetters, TOKENS.logger, TOKENS.projections],
       );
       bind(TOKENS.consumer).toResolvedValue(
         (runtime: ProjectionRuntime, logger: Logger) => new StreamConsumer(runtime, logger),
@@ -77,6 +103,7 @@ export interface Composition {
   readonly consumer: StreamConsumer;
   readonly store: ReadModelStore;
   readonly dynamoDbStore: DynamoDbReadModelStore;
+  readonly deadLetters: DeadLetterStore | null;
   readonly logger: Logger;
 }
 
@@ -87,6 +114,7 @@ export function compose(projections: readonly Projection[], overrides: ConsumerO
     consumer: container.get(TOKENS.consumer),
     store: container.get(TOKENS.store),
     dynamoDbStore: container.get(TOKENS.dynamoDbStore),
+    deadLetters: container.get(TOKENS.deadLetters),
     logger: container.get(TOKENS.logger),
   };
 }

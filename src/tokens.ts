@@ -6,7 +6,7 @@ import type { StreamConsumer } from './consumer.js';
 import type { Logger } from './logging.js';
 import type { Projection } from './projection/define.js';
 import type { ProjectionRuntime } from './projection/runtime.js';
-import type { ReadModelStore } from './projection/ports.js';
+import type { DeadLetterStore, ReadModelStore } from './projection/ports.js';
 
 /** Typed service identifiers, in one place: only the composition root resolves them. */
 export const TOKENS = {
@@ -15,6 +15,8 @@ export const TOKENS = {
   dynamoDbClient: Symbol('DynamoDBClient') as ServiceIdentifier<DynamoDBClient>,
   dynamoDbStore: Symbol('DynamoDbReadModelStore') as ServiceIdentifier<DynamoDbReadModelStore>,
   store: Symbol('ReadModelStore') as ServiceIdentifier<ReadModelStore>,
+  /** `null` when parking is off: poison records are then reported as failed. */
+  deadLetters: Symbol('DeadLetterStore') as ServiceIdentifier<DeadLetterStore | null>,
   projections: Symbol('Projections') as ServiceIdentifier<readonly Projection[]>,
   runtime: Symbol('ProjectionRuntime') as ServiceIdentifier<ProjectionRuntime>,
   consumer: Symbol('StreamConsumer') as ServiceIdentifier<StreamConsumer>,

@@ -14,15 +14,19 @@ import type { Checkpoint, CheckpointEntry, ContributionAmounts } from '../../src
  * read-model table   pk = `<projection>#v<version>#<row key>`
  *                    sk = `view` for a view row, `shard#<i>` for a sum's sub-row
  * checkpoint table   pk = `<consumer>#<item key>`
+ * parked table       pk = `<consumer>#<projection>#v<version>#<item key>`, sk = sequence padded to 40 digits
  */
 export interface TableNames {
   readonly readModels: string;
   readonly checkpoints: string;
+  /** Poison records, parked with their error until a redrive applies them. */
+  readonly parked: string;
 }
 
 export const DEFAULT_TABLE_NAMES: TableNames = {
   readModels: 'streamfold-read-models',
   checkpoints: 'streamfold-checkpoints',
+  parked: 'streamfold-parked',
 };
 
 export type SdkItem = Record<string, SdkAttributeValue>;
@@ -72,6 +76,7 @@ export function encodeCheckpoint(consumer: string, key: ItemKey, checkpoint: Che
   for (const [generation, entry] of checkpoint.entries) {
     const fields: Record<string, SdkAttributeValue> = { s: { S: padSequence(entry.sequence) } };
     if (entry.contribution !== undefined) fields.c = { M: encodeContribution(entry.contribution) };
+    if (entry.blockedAt !== undefined) fields.b = { S: padSequence(entry.blockedAt) };
     entries[generation] = { M: fields };
   }
   return {
@@ -105,6 +110,7 @@ export function decodeCheckpoint(item: SdkItem): Checkpoint {
     entries.set(generation, {
       sequence,
       contribution: groups === undefined ? undefined : decodeContribution(groups),
+      blockedAt: value.M?.b?.S,
     });
   }
   return { revision, entries };

@@ -11,7 +11,6 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { chunk, mapConcurrent } from '../../src/concurrency.js';
 import { StreamfoldError } from '../../src/errors.js';
-import type { ViewState } from '../../src/projection/define.js';
 import {
   viewRowId,
   type Checkpoint,
@@ -21,6 +20,8 @@ import {
   type ReadModelReader,
   type ReadModelRow,
   type ReadModelStore,
+  type StoredViewRow,
+  type ViewWrite,
 } from '../../src/projection/ports.js';
 import { addAmounts, byKey, sumRowValue } from '../../src/projection/sum-rows.js';
 import type { Decimal } from '../../src/records/decimal.js';
@@ -120,12 +121,14 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
     }
     const byLocation = new Map(wanted.map((entry) => [locationOf(entry.table, entry.key), entry]));
     const checkpoints = new Map<string, Checkpoint>();
-    const viewRows = new Map<string, ViewState>();
+    const viewRows = new Map<string, StoredViewRow>();
     await mapConcurrent(chunk(wanted, BATCH_GET_MAX_KEYS), this.concurrency, async (part) => {
       for (const [table, item] of await this.batchGet(part)) {
         const entry = byLocation.get(locationOf(table, item));
         if (entry?.kind === 'checkpoint') checkpoints.set(entry.id, decodeCheckpoint(item));
-        else if (entry?.kind === 'view') viewRows.set(entry.id, decodeViewValue(item));
+        else if (entry?.kind === 'view') {
+          viewRows.set(entry.id, { state: decodeViewValue(item), sequence: item[ATTR.sequence]?.S ?? '' });
+        }
       }
     });
     return { checkpoints, viewRows };
@@ -190,12 +193,15 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
     let bytes = itemSize(checkpoint);
     const views: TransactWriteItem[] = write.views.map((view) => {
       rows.add(viewRowId(view.generation, write.key));
+      const condition = rowCondition(view);
       if (view.state === undefined) {
-        return { Delete: { TableName: this.tables.readModels, Key: viewRowKey(view.generation, write.key) } };
+        return {
+          Delete: { TableName: this.tables.readModels, Key: viewRowKey(view.generation, write.key), ...condition },
+        };
       }
       const item = encodeViewRow(view.generation, write.key, view.state, view.sequence, view.approximateTime);
       bytes += itemSize(item);
-      return { Put: { TableName: this.tables.readModels, Item: item } };
+      return { Put: { TableName: this.tables.readModels, Item: item, ...condition } };
     });
     for (const sum of write.sums) {
       rows.add(sumRowId(sum.generation, sum.group));
@@ -206,7 +212,7 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
 
   /** Writes units in one transaction, retrying throttling; splits the ones that conflict or are invalid. */
   private async commitUnits(units: readonly Unit[]): Promise<CommitOutcome[]> {
-    const { items, checkpointPositions } = this.transaction(units);
+    const { items, owners } = this.transaction(units);
     const token = randomUUID();
     for (let attempt = 0; ; attempt += 1) {
       try {
@@ -218,7 +224,7 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
       } catch (error) {
         switch (classifyWriteError(error)) {
           case 'conflict':
-            return this.afterConflict(units, checkpointPositions, error);
+            return this.afterConflict(units, owners, error);
           case 'throttled':
             if (attempt + 1 >= this.maxAttempts) return units.map(() => ({ status: 'retry', error }));
             await this.sleep(backoffDelay(this.backoff, attempt, this.random));
@@ -232,16 +238,13 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
     }
   }
 
-  /** Only the keys whose checkpoint moved must be planned again; the others are sent again as they are. */
-  private async afterConflict(
-    units: readonly Unit[],
-    checkpointPositions: readonly number[],
-    error: unknown,
-  ): Promise<CommitOutcome[]> {
+  /** Only the keys whose checkpoint or row moved must be planned again; the others are sent again as they are. */
+  private async afterConflict(units: readonly Unit[], owners: readonly number[], error: unknown): Promise<CommitOutcome[]> {
     const reasons = cancellationReasons(error);
-    const conflicted = units.map((_, position) => {
-      const reason = reasons[checkpointPositions[position] ?? -1];
-      return reasons.length === 0 || reason?.Code === 'ConditionalCheckFailed';
+    const conflicted = units.map(() => reasons.length === 0);
+    reasons.forEach((reason, index) => {
+      const owner = owners[index] ?? -1;
+      if (reason.Code === 'ConditionalCheckFailed' && owner >= 0) conflicted[owner] = true;
     });
     const others = units.filter((_, position) => !conflicted[position]);
     const retried = others.length > 0 && others.length < units.length ? await this.commitUnits(others) : [];
@@ -264,14 +267,14 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
     return [...first, ...second];
   }
 
-  private transaction(units: readonly Unit[]): { items: TransactWriteItem[]; checkpointPositions: number[] } {
+  /** The transaction's items, and for each item the unit that owns it (-1 for a shared sum row). */
+  private transaction(units: readonly Unit[]): { items: TransactWriteItem[]; owners: number[] } {
     const items: TransactWriteItem[] = [];
-    const checkpointPositions: number[] = [];
+    const owners: number[] = [];
     const sums = new Map<string, { generation: string; group: string; shards: number; amounts: Map<string, Decimal> }>();
-    for (const unit of units) {
-      checkpointPositions.push(items.length);
-      items.push({ Put: this.checkpointPut(unit) });
-      items.push(...unit.views);
+    units.forEach((unit, position) => {
+      items.push({ Put: this.checkpointPut(unit) }, ...unit.views);
+      for (let count = 0; count < 1 + unit.views.length; count += 1) owners.push(position);
       for (const sum of unit.write.sums) {
         const id = sumRowId(sum.generation, sum.group);
         let merged = sums.get(id);
@@ -281,13 +284,14 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
         }
         addAmounts(merged.amounts, sum.amounts);
       }
-    }
+    });
     for (const sum of sums.values()) {
       const amounts = [...sum.amounts].filter(([, amount]) => !amount.isZero);
       if (amounts.length === 0) continue;
       items.push({ Update: this.sumUpdate(sum.generation, sum.group, sum.shards, amounts) });
+      owners.push(-1);
     }
-    return { items, checkpointPositions };
+    return { items, owners };
   }
 
   private checkpointPut(unit: Unit): NonNullable<TransactWriteItem['Put']> {
@@ -381,7 +385,7 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
 
   async readView(generation: string, key: ItemKey): Promise<Record<string, unknown> | undefined> {
     const state = await this.load([key], [generation]);
-    return state.viewRows.get(viewRowId(generation, key));
+    return state.viewRows.get(viewRowId(generation, key))?.state;
   }
 }
 
@@ -392,6 +396,17 @@ function addInto(groups: Map<string, Map<string, Decimal>>, group: string, field
     groups.set(group, total);
   }
   addAmounts(total, fields);
+}
+
+/** A view row is written only over the row that was read: the same sequence, or no row at all. */
+function rowCondition(view: ViewWrite): Pick<NonNullable<TransactWriteItem['Put']>, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> {
+  return view.expectedSequence === undefined
+    ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': ATTR.pk } }
+    : {
+        ConditionExpression: '#seq = :seq',
+        ExpressionAttributeNames: { '#seq': ATTR.sequence },
+        ExpressionAttributeValues: { ':seq': { S: view.expectedSequence } },
+      };
 }
 
 function sumRowId(generation: string, group: string): string {

@@ -9,7 +9,7 @@ import {
 import { sleep } from '../../src/retry.js';
 import { ATTR, DEFAULT_TABLE_NAMES, type TableNames } from './layout.js';
 
-/** The read-model and checkpoint tables, on demand. Creating a table that exists is not an error. */
+/** The read-model, checkpoint and parked-record tables, on demand. Creating a table that exists is not an error. */
 export async function createStreamfoldTables(
   client: DynamoDBClient,
   tables: TableNames = DEFAULT_TABLE_NAMES,
@@ -32,6 +32,18 @@ export async function createStreamfoldTables(
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [{ AttributeName: ATTR.pk, AttributeType: 'S' }],
       KeySchema: [{ AttributeName: ATTR.pk, KeyType: 'HASH' }],
+    }),
+    ensureTable(client, {
+      TableName: tables.parked,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: ATTR.pk, AttributeType: 'S' },
+        { AttributeName: ATTR.sk, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: ATTR.pk, KeyType: 'HASH' },
+        { AttributeName: ATTR.sk, KeyType: 'RANGE' },
+      ],
     }),
   ]);
 }

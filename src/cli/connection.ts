@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbClient } from '../../adapters/dynamodb/client.js';
 import type { TableNames } from '../../adapters/dynamodb/layout.js';
 import type { Config } from '../config.js';
-import { loadConfig } from '../config.js';
+import { loadConfig, tableNames } from '../config.js';
 
 /** Options every command that talks to DynamoDB shares; flags win over environment variables. */
 export interface ConnectionOptions {
@@ -11,6 +11,7 @@ export interface ConnectionOptions {
   readonly consumer?: string;
   readonly readModelTable?: string;
   readonly checkpointTable?: string;
+  readonly parkedTable?: string;
 }
 
 export interface Connection {
@@ -28,10 +29,11 @@ export function connect(options: ConnectionOptions): Connection {
     STREAMFOLD_CONSUMER: options.consumer ?? environment.STREAMFOLD_CONSUMER,
     STREAMFOLD_READ_MODEL_TABLE: options.readModelTable ?? environment.STREAMFOLD_READ_MODEL_TABLE,
     STREAMFOLD_CHECKPOINT_TABLE: options.checkpointTable ?? environment.STREAMFOLD_CHECKPOINT_TABLE,
+    STREAMFOLD_PARKED_TABLE: options.parkedTable ?? environment.STREAMFOLD_PARKED_TABLE,
   };
   return {
     client: createDynamoDbClient({ endpoint: config.STREAMFOLD_DYNAMODB_ENDPOINT, region: config.AWS_REGION }),
     config,
-    tables: { readModels: config.STREAMFOLD_READ_MODEL_TABLE, checkpoints: config.STREAMFOLD_CHECKPOINT_TABLE },
+    tables: tableNames(config),
   };
 }

@@ -21,7 +21,8 @@ function withConnection(command: Command): Command {
     .option('--region <region>', 'AWS region (default: AWS_REGION)')
     .option('--consumer <name>', 'checkpoint namespace (default: STREAMFOLD_CONSUMER or "default")')
     .option('--read-model-table <name>', 'read-model table (default: streamfold-read-models)')
-    .option('--checkpoint-table <name>', 'checkpoint table (default: streamfold-checkpoints)');
+    .option('--checkpoint-table <name>', 'checkpoint table (default: streamfold-checkpoints)')
+    .option('--parked-table <name>', 'parked-record table (default: streamfold-parked)');
 }
 
 export function program(out: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Command {

@@ -45,6 +45,7 @@ export function formatReplaySummary({ totals, usage }: ReplaySummary): string {
   const lines = [
     `replayed ${totals.records} records in ${totals.batches} batches (${totals.invocations} invocations)`,
     `  applied   ${totals.applied}`,
+    `  parked    ${totals.parked}`,
     `  skipped   ${totals.stale + totals.duplicates} (${totals.duplicates} duplicate in a batch, ${totals.stale} already applied or stale)`,
     `  failed    ${totals.failed}`,
     `  DynamoDB  ${usage.totalRequests} requests (${requests || 'none'}); ${usage.billedWriteUnits} write units as billed, ${usage.consumedReadUnits} read units consumed`,

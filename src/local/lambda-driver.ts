@@ -8,6 +8,7 @@ export interface DeliveryTotals {
   batches: number;
   invocations: number;
   applied: number;
+  parked: number;
   stale: number;
   duplicates: number;
   /** Records still failing when the retries ran out. */
@@ -17,7 +18,7 @@ export interface DeliveryTotals {
 }
 
 export function emptyTotals(): DeliveryTotals {
-  return { records: 0, batches: 0, invocations: 0, applied: 0, stale: 0, duplicates: 0, failed: 0, abandoned: [] };
+  return { records: 0, batches: 0, invocations: 0, applied: 0, parked: 0, stale: 0, duplicates: 0, failed: 0, abandoned: [] };
 }
 
 /**
@@ -55,6 +56,7 @@ export async function deliverBatch(
 
 function add(totals: DeliveryTotals, stats: BatchStats): void {
   totals.applied += stats.applied;
+  totals.parked += stats.parked;
   totals.stale += stats.stale;
   totals.duplicates += stats.duplicates;
 }

@@ -32,7 +32,15 @@ interface ProjectionBase<Schema extends z.ZodType> {
   readonly version: number;
   /** The source item image, validated once per record before the projection sees it. */
   readonly schema: Schema;
+  /**
+   * What happens to an item's later records after one of its records is parked as poison: `wait` (the
+   * default) parks them too, in order, until a redrive applies them all; `skip` applies them, leaving the
+   * poison record out.
+   */
+  readonly onPoison?: PoisonPolicy;
 }
+
+export type PoisonPolicy = 'wait' | 'skip';
 
 export interface ViewProjection<Schema extends z.ZodType = z.ZodType, State extends object = object>
   extends ProjectionBase<Schema> {

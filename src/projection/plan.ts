@@ -1,7 +1,7 @@
 import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
 import type { ChangeEvent } from '../records/change-event.js';
-import type { KeyRun } from '../records/order.js';
-import { compareSequences } from '../records/sequence.js';
+import type { KeyRun, RunStep } from '../records/order.js';
+import { compareSequences, padSequence } from '../records/sequence.js';
 import { contributionDelta, toContributionAmounts } from './contribution.js';
 import { generationOf, type Projection, type ViewState } from './define.js';
 import {
@@ -10,6 +10,8 @@ import {
   type ContributionAmounts,
   type KeyWrite,
   type LoadedState,
+  type ParkedRecord,
+  type StoredViewRow,
   type SumDelta,
   type ViewWrite,
 } from './ports.js';
@@ -21,6 +23,15 @@ export interface KeyFailure {
   readonly error: StreamfoldError;
 }
 
+export interface PlanOptions {
+  /**
+   * Whether records that can never succeed are parked (and the key goes on) rather than reported as failed
+   * (and the key stops there until Lambda gives up on them).
+   */
+  readonly parking: boolean;
+  readonly now: () => number;
+}
+
 /** What one key's records of a batch come to, before anything is written. */
 export interface KeyPlan {
   readonly run: KeyRun;
@@ -28,48 +39,46 @@ export interface KeyPlan {
   readonly write: KeyWrite | undefined;
   /** Records that at least one projection applies now. */
   readonly applied: number;
-  /** Sequence of the first record applied now: where the key fails if the write cannot be made. */
-  readonly firstApplied: { readonly sequence: string; readonly eventID: string } | undefined;
-  /** Records every projection had already applied: duplicates of earlier deliveries, or stale. */
+  /** Records that at least one projection parks now. */
+  readonly parked: number;
+  /** Sequence of the first record taken now: where the key fails if the write cannot be made. */
+  readonly firstApplied: { readonly sequence: string; readonly eventID: string | undefined } | undefined;
+  /** Records every projection had already taken: duplicates of earlier deliveries, or stale. */
   readonly stale: number;
-  /** The first record that cannot be applied; the key's later records wait behind it. */
+  /** The first record that cannot be applied now but may be later; the key's later records wait. */
   readonly failure: KeyFailure | undefined;
   /** Approximate time of the newest record applied, for lag. */
   readonly newestTime: number | undefined;
 }
 
-interface Fold {
+export interface Fold {
   /** Steps folded: `[0, end)`. */
   readonly end: number;
   readonly applied: ReadonlySet<number>;
+  readonly parked: readonly { readonly index: number; readonly record: ParkedRecord }[];
   readonly sequence: string | undefined;
   readonly state: ViewState | undefined;
   readonly contribution: ContributionAmounts | undefined;
+  readonly blockedAt: string | undefined;
   readonly failure: { readonly index: number; readonly error: StreamfoldError } | undefined;
 }
 
 /**
- * Folds one key's run through every projection, from the checkpoint on. A key stops at its first record
- * that fails in any projection, so its later records never take effect out of order.
+ * Folds one key's run through every projection, from its checkpoint on. A record that can never succeed
+ * in a projection is parked there (and, unless the projection skips, the key's later records wait behind
+ * it); a record that fails for a passing reason stops the key in every projection, so its later records
+ * never take effect out of order.
  */
 export function planKey(
   run: KeyRun,
   loaded: LoadedState,
   projections: readonly Projection[],
   parser: ImageParser,
+  options: PlanOptions,
 ): KeyPlan {
   const checkpoint = loaded.checkpoints.get(run.key.id);
   let limit = run.steps.length;
   let failure: KeyFailure | undefined;
-  const undecodable = run.steps.findIndex((step) => step.type === 'undecodable');
-  if (undecodable >= 0) {
-    const step = run.steps[undecodable];
-    if (step?.type === 'undecodable') {
-      limit = undecodable;
-      failure = { sequence: step.sequence, eventID: step.failure.eventID, error: step.failure.error };
-    }
-  }
-
   const folds = new Map<Projection, Fold>();
   let settled = false;
   while (!settled) {
@@ -80,32 +89,34 @@ export function planKey(
       const generation = generationOf(projection);
       const fold = foldProjection(
         projection,
-        run,
+        run.steps,
         limit,
         checkpoint?.entries.get(generation),
-        loaded.viewRows.get(viewRowId(generation, run.key)),
+        loaded.viewRows.get(viewRowId(generation, run.key))?.state,
         parser,
+        options,
+        run.key.id,
       );
       folds.set(projection, fold);
       if (fold.failure !== undefined && fold.failure.index < limit) {
         const step = run.steps[fold.failure.index];
         limit = fold.failure.index;
-        failure = {
-          sequence: step?.sequence ?? '',
-          eventID: step?.type === 'event' ? step.event.eventID : undefined,
-          error: fold.failure.error,
-        };
+        failure = { sequence: step?.sequence ?? '', eventID: eventIdOf(step), error: fold.failure.error };
         settled = false;
       }
     }
   }
 
-  const appliedSteps = new Set<number>();
-  for (const fold of folds.values()) for (const index of fold.applied) appliedSteps.add(index);
+  const applied = new Set<number>();
+  const parked = new Set<number>();
+  for (const fold of folds.values()) {
+    for (const index of fold.applied) applied.add(index);
+    for (const { index } of fold.parked) parked.add(index);
+  }
+  const taken = [...applied, ...parked];
+  const first = taken.length === 0 ? undefined : run.steps[Math.min(...taken)];
   let newestTime: number | undefined;
-  let firstIndex: number | undefined;
-  for (const index of appliedSteps) {
-    if (firstIndex === undefined || index < firstIndex) firstIndex = index;
+  for (const index of applied) {
     const step = run.steps[index];
     const time = step?.type === 'event' ? step.event.approximateTime : undefined;
     if (time !== undefined && (newestTime === undefined || time > newestTime)) newestTime = time;
@@ -113,49 +124,126 @@ export function planKey(
   return {
     run,
     write: buildWrite(run, loaded, projections, folds),
-    applied: appliedSteps.size,
-    firstApplied: firstAppliedOf(run, firstIndex),
-    stale: limit - appliedSteps.size,
+    applied: applied.size,
+    parked: [...parked].filter((index) => !applied.has(index)).length,
+    firstApplied: first === undefined ? undefined : { sequence: first.sequence, eventID: eventIdOf(first) },
+    stale: limit - new Set(taken).size,
     failure,
     newestTime,
   };
 }
 
-function firstAppliedOf(run: KeyRun, index: number | undefined): KeyPlan['firstApplied'] {
-  const step = index === undefined ? undefined : run.steps[index];
-  return step?.type === 'event' ? { sequence: step.sequence, eventID: step.event.eventID } : undefined;
+/** Applies one event to a projection's state: the one place where a view evolves and a sum contributes. */
+export function applyEvent(
+  projection: Projection,
+  event: ChangeEvent,
+  state: ViewState | undefined,
+  contribution: ContributionAmounts | undefined,
+  parser: ImageParser,
+): { state: ViewState | undefined; contribution: ContributionAmounts | undefined } {
+  try {
+    if (projection.kind === 'view') {
+      // A view's state is whatever its evolve() returns; stored rows are plain records of it.
+      return { state: projection.evolve(state, parser.event(projection, event)) as ViewState | undefined, contribution };
+    }
+    return { state, contribution: contributionOf(projection, event, parser) };
+  } catch (error) {
+    throw placed(error, projection, event);
+  }
 }
 
-function foldProjection(
+export function foldProjection(
   projection: Projection,
-  run: KeyRun,
+  steps: readonly RunStep[],
   limit: number,
   entry: CheckpointEntry | undefined,
   storedRow: ViewState | undefined,
   parser: ImageParser,
+  options: PlanOptions,
+  keyId: string,
 ): Fold {
   let sequence = entry?.sequence;
   let state = storedRow;
   let contribution = entry?.contribution;
+  let blockedAt = entry?.blockedAt;
   const applied = new Set<number>();
-  for (let index = 0; index < limit; index += 1) {
-    const step = run.steps[index];
-    if (step === undefined || step.type !== 'event') continue;
-    if (sequence !== undefined && compareSequences(step.sequence, sequence) <= 0) continue;
-    try {
-      if (projection.kind === 'view') {
-        // A view's state is whatever its evolve() returns; stored rows are plain records of it.
-        state = projection.evolve(state, parser.event(projection, step.event)) as ViewState | undefined;
-      } else {
-        contribution = contributionOf(projection, step.event, parser);
-      }
-    } catch (error) {
-      return { end: index, applied, sequence, state, contribution, failure: { index, error: placed(error, projection, step.event) } };
-    }
+  const parked: { index: number; record: ParkedRecord }[] = [];
+  const generation = generationOf(projection);
+  const park = (index: number, step: RunStep, reason: ParkedRecord['reason'], error: StreamfoldError): void => {
+    parked.push({ index, record: parkedRecord(projection, generation, keyId, step, reason, error, options.now()) });
     sequence = step.sequence;
-    applied.add(index);
+  };
+  for (let index = 0; index < limit; index += 1) {
+    const step = steps[index];
+    if (step === undefined) continue;
+    if (sequence !== undefined && compareSequences(step.sequence, sequence) <= 0) continue;
+    if (blockedAt !== undefined) {
+      const waiting = new StreamfoldError('PROJECTION_FAILED', `waits behind the record parked at sequence ${blockedAt}`, {
+        projection: projection.name,
+        key: keyId,
+        sequence: step.sequence,
+        eventID: eventIdOf(step),
+      });
+      if (!options.parking) return stopped(index, waiting);
+      park(index, step, 'waiting', waiting);
+      continue;
+    }
+    let error: StreamfoldError | undefined;
+    if (step.type === 'undecodable') {
+      error = step.failure.error.locate({ projection: projection.name });
+    } else {
+      try {
+        ({ state, contribution } = applyEvent(projection, step.event, state, contribution, parser));
+      } catch (caught) {
+        error = caught as StreamfoldError;
+      }
+    }
+    if (error === undefined) {
+      sequence = step.sequence;
+      applied.add(index);
+      continue;
+    }
+    if (error.retryable || !options.parking) return stopped(index, error);
+    park(index, step, 'failed', error);
+    if (projection.onPoison !== 'skip') blockedAt = step.sequence;
   }
-  return { end: limit, applied, sequence, state, contribution, failure: undefined };
+  return { end: limit, applied, parked, sequence, state, contribution, blockedAt, failure: undefined };
+
+  function stopped(index: number, error: StreamfoldError): Fold {
+    return { end: index, applied, parked, sequence, state, contribution, blockedAt, failure: { index, error } };
+  }
+}
+
+function parkedRecord(
+  projection: Projection,
+  generation: string,
+  keyId: string,
+  step: RunStep,
+  reason: ParkedRecord['reason'],
+  error: StreamfoldError,
+  now: number,
+): ParkedRecord {
+  return {
+    id: parkedId(generation, keyId, step.sequence),
+    generation,
+    projection: projection.name,
+    key: keyId,
+    sequence: step.sequence,
+    eventID: eventIdOf(step),
+    reason,
+    error: { code: error.code, message: error.message, field: error.field },
+    record: step.type === 'event' ? step.record : step.failure.record,
+    parkedAt: new Date(now).toISOString(),
+  };
+}
+
+export function parkedId(generation: string, keyId: string, sequence: string): string {
+  return `${generation}|${keyId}|${padSequence(sequence)}`;
+}
+
+function eventIdOf(step: RunStep | undefined): string | undefined {
+  if (step === undefined) return undefined;
+  return step.type === 'event' ? step.event.eventID : step.failure.eventID;
 }
 
 function contributionOf(
@@ -182,6 +270,41 @@ function placed(error: unknown, projection: Projection, event: ChangeEvent): Str
   return new StreamfoldError('PROJECTION_FAILED', `${step} threw: ${errorMessage(error)}`, { cause: error, ...location });
 }
 
+/** The checkpoint entry, view row and sum deltas a fold comes to, for one projection. */
+export function projectionChanges(
+  projection: Projection,
+  steps: readonly RunStep[],
+  previous: CheckpointEntry | undefined,
+  storedRow: StoredViewRow | undefined,
+  fold: Fold,
+): { entry: CheckpointEntry | undefined; view: ViewWrite | undefined; sums: SumDelta[] } {
+  const progressed = fold.applied.size > 0 || fold.parked.length > 0 || fold.blockedAt !== previous?.blockedAt;
+  if (!progressed || fold.sequence === undefined) return { entry: undefined, view: undefined, sums: [] };
+  const generation = generationOf(projection);
+  if (projection.kind === 'view') {
+    let view: ViewWrite | undefined;
+    // Written whenever a record applied, a delete included even if no row was read: the read may have
+    // missed a row another writer had just put, and the write's condition is what finds that out.
+    if (fold.applied.size > 0) {
+      const lastStep = steps[Math.max(...fold.applied)];
+      view = {
+        generation,
+        state: fold.state,
+        expectedSequence: storedRow?.sequence,
+        sequence: fold.sequence,
+        approximateTime: lastStep?.type === 'event' ? lastStep.event.approximateTime : undefined,
+      };
+    }
+    return { entry: { sequence: fold.sequence, blockedAt: fold.blockedAt }, view, sums: [] };
+  }
+  const contribution = fold.contribution ?? new Map();
+  const sums: SumDelta[] = [];
+  for (const [group, amounts] of contributionDelta(previous?.contribution, contribution)) {
+    sums.push({ generation, group, shards: projection.shards, amounts });
+  }
+  return { entry: { sequence: fold.sequence, contribution, blockedAt: fold.blockedAt }, view: undefined, sums };
+}
+
 function buildWrite(
   run: KeyRun,
   loaded: LoadedState,
@@ -192,40 +315,33 @@ function buildWrite(
   const entries = new Map(checkpoint?.entries);
   const views: ViewWrite[] = [];
   const sums: SumDelta[] = [];
+  const parked: ParkedRecord[] = [];
+  let changed = false;
   for (const projection of projections) {
     const fold = folds.get(projection);
-    if (fold === undefined || fold.applied.size === 0 || fold.sequence === undefined) continue;
+    if (fold === undefined) continue;
     const generation = generationOf(projection);
-    if (projection.kind === 'view') {
-      entries.set(generation, { sequence: fold.sequence });
-      const existed = loaded.viewRows.has(viewRowId(generation, run.key));
-      if (existed || fold.state !== undefined) {
-        const lastStep = run.steps[Math.max(...fold.applied)];
-        views.push({
-          generation,
-          state: fold.state,
-          sequence: fold.sequence,
-          approximateTime: lastStep?.type === 'event' ? lastStep.event.approximateTime : undefined,
-        });
-      }
-    } else {
-      const contribution = fold.contribution ?? new Map();
-      entries.set(generation, { sequence: fold.sequence, contribution });
-      const previous = checkpoint?.entries.get(generation)?.contribution;
-      for (const [group, amounts] of contributionDelta(previous, contribution)) {
-        sums.push({ generation, group, shards: projection.shards, amounts });
-      }
-    }
+    const changes = projectionChanges(
+      projection,
+      run.steps,
+      checkpoint?.entries.get(generation),
+      loaded.viewRows.get(viewRowId(generation, run.key)),
+      fold,
+    );
+    if (changes.entry === undefined) continue;
+    changed = true;
+    entries.set(generation, changes.entry);
+    if (changes.view !== undefined) views.push(changes.view);
+    sums.push(...changes.sums);
+    parked.push(...fold.parked.map(({ record }) => record));
   }
-  if (entries.size === (checkpoint?.entries.size ?? 0) && views.length === 0 && sums.length === 0) {
-    const unchanged = [...entries].every(([generation, entry]) => checkpoint?.entries.get(generation) === entry);
-    if (unchanged) return undefined;
-  }
+  if (!changed) return undefined;
   return {
     key: run.key,
     expectedRevision: checkpoint?.revision,
     checkpoint: { revision: (checkpoint?.revision ?? 0) + 1, entries },
     views,
     sums,
+    parked,
   };
 }

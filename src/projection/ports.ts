@@ -11,6 +11,11 @@ export interface CheckpointEntry {
   readonly sequence: string;
   /** For sums: the item's last contribution, so the next change applies only the difference. */
   readonly contribution?: ContributionAmounts | undefined;
+  /**
+   * Set while the item waits behind a parked record: the sequence of that record. The state (and
+   * contribution) are what they were before it; `sequence` is the newest record parked since.
+   */
+  readonly blockedAt?: string | undefined;
 }
 
 /**
@@ -28,16 +33,28 @@ export interface ViewRowRef {
   readonly key: ItemKey;
 }
 
+/** A view row as read: its state, and the sequence it was written at, which its next write expects. */
+export interface StoredViewRow {
+  readonly state: ViewState;
+  readonly sequence: string;
+}
+
 export interface LoadedState {
   readonly checkpoints: ReadonlyMap<string, Checkpoint>;
   /** By `viewRowId(generation, key)`; a missing entry means there is no row. */
-  readonly viewRows: ReadonlyMap<string, ViewState>;
+  readonly viewRows: ReadonlyMap<string, StoredViewRow>;
 }
 
 export interface ViewWrite {
   readonly generation: string;
   /** `undefined` deletes the row. */
   readonly state: ViewState | undefined;
+  /**
+   * The sequence of the row as it was read, `undefined` if there was none. The write is conditional on it:
+   * a batch read is not a snapshot, so the row may have been read before a write that the checkpoint was
+   * read after, and folding on such a row would be wrong.
+   */
+  readonly expectedSequence: string | undefined;
   readonly sequence: string;
   readonly approximateTime: number | undefined;
 }
@@ -56,6 +73,8 @@ export interface SumDelta {
  */
 export interface KeyWrite {
   readonly key: ItemKey;
+  /** Records set aside as poison (or waiting behind one); parked before the write is made. */
+  readonly parked: readonly ParkedRecord[];
   /** The revision read; `undefined` when there was no checkpoint, which must still be the case. */
   readonly expectedRevision: number | undefined;
   readonly checkpoint: Checkpoint;
@@ -77,6 +96,30 @@ export interface ReadModelStore {
   load(keys: readonly ItemKey[], views: readonly string[]): Promise<LoadedState>;
   /** One outcome per write, in order. */
   commit(writes: readonly KeyWrite[]): Promise<CommitOutcome[]>;
+}
+
+/** A record a projection could not apply, kept whole with its error until a redrive applies it. */
+export interface ParkedRecord {
+  /** `<generation>|<item key>|<padded sequence>`: parking the same record twice writes it once. */
+  readonly id: string;
+  readonly generation: string;
+  readonly projection: string;
+  readonly key: string;
+  readonly sequence: string;
+  readonly eventID: string | undefined;
+  /** `failed`: the record itself failed; `waiting`: it waits behind an earlier parked record of its item. */
+  readonly reason: 'failed' | 'waiting';
+  readonly error: { readonly code: string; readonly message: string; readonly field?: string | undefined };
+  /** The record as it was delivered, to be decoded again on redrive. */
+  readonly record: unknown;
+  readonly parkedAt: string;
+}
+
+/** Where poison records go: a DynamoDB table by default, an SQS queue as an option, memory in tests. */
+export interface DeadLetterStore {
+  park(records: readonly ParkedRecord[]): Promise<void>;
+  list(filter?: { readonly generation?: string; readonly key?: string }): AsyncIterable<ParkedRecord>;
+  remove(records: readonly ParkedRecord[]): Promise<void>;
 }
 
 export function viewRowId(generation: string, key: ItemKey): string {

@@ -5,7 +5,7 @@ import type { KeyRun } from '../records/order.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../retry.js';
 import { assertDistinctProjections, generationOf, type Projection } from './define.js';
 import { planKey, type KeyFailure, type KeyPlan } from './plan.js';
-import type { CommitOutcome, LoadedState, ReadModelStore } from './ports.js';
+import type { CommitOutcome, DeadLetterStore, LoadedState, ReadModelStore } from './ports.js';
 import { ImageParser } from './typed-event.js';
 
 export interface RuntimeOptions {
@@ -13,11 +13,15 @@ export interface RuntimeOptions {
   readonly maxRounds?: number;
   readonly backoff?: BackoffPolicy;
   readonly sleep?: Sleep;
+  /** Where records that can never succeed are parked; without one they are reported as failed instead. */
+  readonly deadLetters?: DeadLetterStore | undefined;
+  readonly now?: () => number;
 }
 
 export interface KeyOutcome {
   readonly key: ItemKey;
   readonly applied: number;
+  readonly parked: number;
   readonly stale: number;
   readonly failure: KeyFailure | undefined;
   readonly newestTime: number | undefined;
@@ -36,6 +40,8 @@ export class ProjectionRuntime {
   private readonly maxRounds: number;
   private readonly backoff: BackoffPolicy;
   private readonly sleep: Sleep;
+  private readonly deadLetters: DeadLetterStore | undefined;
+  private readonly now: () => number;
 
   constructor(
     readonly projections: readonly Projection[],
@@ -48,6 +54,8 @@ export class ProjectionRuntime {
     this.maxRounds = options.maxRounds ?? DEFAULT_MAX_ROUNDS;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.sleep = options.sleep ?? defaultSleep;
+    this.deadLetters = options.deadLetters;
+    this.now = options.now ?? Date.now;
   }
 
   async apply(runs: readonly KeyRun[]): Promise<KeyOutcome[]> {
@@ -68,7 +76,8 @@ export class ProjectionRuntime {
         this.logger.warn({ err: error, round, keys: pending.length }, 'reading checkpoints failed; retrying');
         continue;
       }
-      const plans = pending.map((run) => planKey(run, loaded, this.projections, parser));
+      const planOptions = { parking: this.deadLetters !== undefined, now: this.now };
+      const plans = pending.map((run) => planKey(run, loaded, this.projections, parser, planOptions));
       const writing = plans.filter((plan) => plan.write !== undefined);
       for (const plan of plans) if (plan.write === undefined) outcomes.set(plan.run.key.id, finished(plan));
       const results = await this.commit(writing);
@@ -105,13 +114,37 @@ export class ProjectionRuntime {
     return ordered;
   }
 
+  /**
+   * Parks what must be parked, then writes. Parking comes first and is idempotent (a parked record's id is
+   * its projection, key and sequence), so a crash between the two parks the record again on redelivery.
+   */
   private async commit(plans: readonly KeyPlan[]): Promise<CommitOutcome[]> {
     if (plans.length === 0) return [];
-    try {
-      return await this.store.commit(plans.map((plan) => plan.write).filter((w) => w !== undefined));
-    } catch (error) {
-      return plans.map(() => ({ status: 'retry', error }));
+    const outcomes = new Array<CommitOutcome | undefined>(plans.length);
+    const parking = plans.flatMap((plan) => plan.write?.parked ?? []);
+    if (parking.length > 0 && this.deadLetters !== undefined) {
+      try {
+        await this.deadLetters.park(parking);
+        for (const record of parking) {
+          this.logger
+            .child({ projection: record.projection, key: record.key, sequence: record.sequence, eventID: record.eventID })
+            .warn({ reason: record.reason, error: record.error }, 'record parked');
+        }
+      } catch (error) {
+        plans.forEach((plan, index) => {
+          if ((plan.write?.parked.length ?? 0) > 0) outcomes[index] = { status: 'retry', error };
+        });
+      }
     }
+    const writing = plans.filter((_, index) => outcomes[index] === undefined);
+    let written: CommitOutcome[];
+    try {
+      written = await this.store.commit(writing.map((plan) => plan.write).filter((w) => w !== undefined));
+    } catch (error) {
+      written = writing.map(() => ({ status: 'retry', error }));
+    }
+    let next = 0;
+    return plans.map((_, index) => outcomes[index] ?? written[next++] ?? { status: 'retry', error: new Error('no outcome') });
   }
 
   private logFailure(key: ItemKey, failure: KeyFailure): void {
@@ -130,6 +163,7 @@ function finished(plan: KeyPlan): KeyOutcome {
   return {
     key: plan.run.key,
     applied: plan.applied,
+    parked: plan.parked,
     stale: plan.stale,
     failure: plan.failure,
     newestTime: plan.newestTime,
@@ -147,6 +181,7 @@ function notWritten(run: KeyRun, first: FailurePoint | undefined, error: unknown
   return {
     key: run.key,
     applied: 0,
+    parked: 0,
     stale: 0,
     failure:
       first === undefined

@@ -4,7 +4,7 @@ import { compareSequences } from './sequence.js';
 
 /** One step of a key's run: an event to apply, or a record that could not be decoded and stops the key. */
 export type RunStep =
-  | { readonly type: 'event'; readonly sequence: string; readonly event: ChangeEvent }
+  | { readonly type: 'event'; readonly sequence: string; readonly event: ChangeEvent; readonly record: unknown }
   | { readonly type: 'undecodable'; readonly sequence: string; readonly failure: UndecodableRecord };
 
 /** The records of one source item in a batch, in sequence order, duplicates dropped. */
@@ -41,7 +41,9 @@ export function orderByKey(results: readonly DecodeResult[]): OrderedBatch {
       runs.set(key.id, run);
     }
     run.steps.push(
-      result.ok ? { type: 'event', sequence, event: result.event } : { type: 'undecodable', sequence, failure: result },
+      result.ok
+        ? { type: 'event', sequence, event: result.event, record: result.record }
+        : { type: 'undecodable', sequence, failure: result },
     );
   }
   let duplicates = 0;

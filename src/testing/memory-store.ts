@@ -8,6 +8,7 @@ import {
   type ReadModelReader,
   type ReadModelRow,
   type ReadModelStore,
+  type StoredViewRow,
 } from '../projection/ports.js';
 import type { Decimal } from '../records/decimal.js';
 import { addAmounts, sumRowValue } from '../projection/sum-rows.js';
@@ -20,7 +21,7 @@ import type { ItemKey } from '../records/item-key.js';
  */
 export class MemoryReadModelStore implements ReadModelStore, ReadModelReader {
   private readonly checkpoints = new Map<string, Checkpoint>();
-  private readonly views = new Map<string, { key: ItemKey; generation: string; state: ViewState }>();
+  private readonly views = new Map<string, { key: ItemKey; generation: string; state: ViewState; sequence: string }>();
   private readonly sums = new Map<string, { generation: string; group: string; fields: Map<string, Decimal> }>();
   /** Called before each write; return an outcome to make that write fail instead of landing. */
   interceptWrite: ((write: KeyWrite) => CommitOutcome | undefined) | undefined;
@@ -28,13 +29,13 @@ export class MemoryReadModelStore implements ReadModelStore, ReadModelReader {
 
   async load(keys: readonly ItemKey[], views: readonly string[]): Promise<LoadedState> {
     const checkpoints = new Map<string, Checkpoint>();
-    const viewRows = new Map<string, ViewState>();
+    const viewRows = new Map<string, StoredViewRow>();
     for (const key of keys) {
       const checkpoint = this.checkpoints.get(key.id);
       if (checkpoint !== undefined) checkpoints.set(key.id, checkpoint);
       for (const generation of views) {
         const row = this.views.get(viewRowId(generation, key));
-        if (row !== undefined) viewRows.set(viewRowId(generation, key), row.state);
+        if (row !== undefined) viewRows.set(viewRowId(generation, key), { state: row.state, sequence: row.sequence });
       }
     }
     return { checkpoints, viewRows };
@@ -46,11 +47,15 @@ export class MemoryReadModelStore implements ReadModelStore, ReadModelReader {
       const intercepted = this.interceptWrite?.(write);
       if (intercepted !== undefined) return intercepted;
       if (this.checkpoints.get(write.key.id)?.revision !== write.expectedRevision) return { status: 'conflict' };
+      const rowsMoved = write.views.some(
+        (view) => this.views.get(viewRowId(view.generation, write.key))?.sequence !== view.expectedSequence,
+      );
+      if (rowsMoved) return { status: 'conflict' };
       this.checkpoints.set(write.key.id, write.checkpoint);
       for (const view of write.views) {
         const id = viewRowId(view.generation, write.key);
         if (view.state === undefined) this.views.delete(id);
-        else this.views.set(id, { key: write.key, generation: view.generation, state: view.state });
+        else this.views.set(id, { key: write.key, generation: view.generation, state: view.state, sequence: view.sequence });
       }
       for (const sum of write.sums) {
         const id = `${sum.generation}\u0000${sum.group}`;

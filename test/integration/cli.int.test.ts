@@ -12,9 +12,15 @@ import { localClient, localEndpoint, ordersWithRecords, uniqueName } from '../su
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '../../bin/streamfold.js');
 
-async function streamfold(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function streamfold(
+  args: string[],
+  environment: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, ...environment },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -75,7 +81,7 @@ describe('streamfold replay and dump', () => {
     expect(dumped.stdout.trim().split('\n')).toEqual(expectedTotalsLines());
   });
 
-  it('exits non-zero, naming the record, when records keep failing', async () => {
+  it('with parking off, exits non-zero, naming the record, when records keep failing', async () => {
     const input = join(directory, 'bad.jsonl');
     const bad = structuredClone(source.records[0]) as { dynamodb: { NewImage: Record<string, unknown> } };
     bad.dynamodb.NewImage.amount = { S: 'lots' };
@@ -83,7 +89,7 @@ describe('streamfold replay and dump', () => {
     const replayed = await streamfold([
       'replay', '--projections', 'projections/index.ts', '--input', input, '--create-tables', '--max-retries', '1',
       '--endpoint', localEndpoint(), '--read-model-table', uniqueName('rm'), '--checkpoint-table', uniqueName('cp'),
-    ]);
+    ], { STREAMFOLD_PARKING: 'off' });
     expect(replayed.code).toBe(1);
     expect(replayed.stdout).toMatch(/failed\s+1/);
     expect(replayed.stdout).toMatch(/gave up at sequence \d+: image does not match the projection's schema/);

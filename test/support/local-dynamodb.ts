@@ -35,7 +35,7 @@ export const uniqueName = (prefix: string): string => `${prefix}-${randomUUID().
 
 /** Read-model and checkpoint tables of a test's own. */
 export async function freshTables(client: DynamoDBClient): Promise<TableNames> {
-  const tables = { readModels: uniqueName('read-models'), checkpoints: uniqueName('checkpoints') };
+  const tables = { readModels: uniqueName('read-models'), checkpoints: uniqueName('checkpoints'), parked: uniqueName('parked') };
   await createStreamfoldTables(client, tables);
   return tables;
 }
@@ -45,14 +45,17 @@ export function localHandler(
   client: DynamoDBClient,
   tables: TableNames,
   projections: readonly Projection[] = examples,
+  options: { parking?: boolean } = {},
 ) {
   return createHandler({
     projections,
     dynamoDbClient: client,
     logger: silentLogger,
     config: {
+      STREAMFOLD_PARKING: options.parking === false ? 'off' : 'on',
       STREAMFOLD_READ_MODEL_TABLE: tables.readModels,
       STREAMFOLD_CHECKPOINT_TABLE: tables.checkpoints,
+      STREAMFOLD_PARKED_TABLE: tables.parked,
     },
   });
 }

@@ -32,6 +32,7 @@ function keyWrite(orderId: string, group: string, amount = '1', shards = 1): Key
     expectedRevision: undefined,
     checkpoint: { revision: 1, entries: new Map([['customer-totals#v1', { sequence: '1', contribution: new Map() }]]) },
     views: [],
+    parked: [],
     sums: [{ generation: 'customer-totals#v1', group, shards, amounts: new Map([['amount', Decimal.parse(amount)]]) }],
   };
 }

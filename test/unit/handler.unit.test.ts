@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { isStreamfoldError } from '../../src/errors.js';
 import { createHandler } from '../../src/lambda/handler.js';
 import { createLogger } from '../../src/logging.js';
+import { MemoryDeadLetterStore } from '../../src/testing/memory-dead-letters.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
 import examples from '../../projections/index.js';
 import { orderRecord } from '../support/records.js';
@@ -23,19 +24,35 @@ function capturedLogger() {
 
 describe('createHandler', () => {
   it('answers Lambda with batchItemFailures only', async () => {
-    const handler = createHandler({ projections: examples, store: new MemoryReadModelStore(), environment: { LOG_LEVEL: 'silent' } });
+    const handler = createHandler({
+      projections: examples,
+      store: new MemoryReadModelStore(),
+      deadLetters: new MemoryDeadLetterStore(),
+      environment: { LOG_LEVEL: 'silent' },
+    });
     const response = await handler({ Records: [orderRecord('100000000000000000001', order)] });
     expect(response).toEqual({ batchItemFailures: [] });
   });
 
   it('fails the invocation when the event is not a stream batch', async () => {
-    const handler = createHandler({ projections: examples, store: new MemoryReadModelStore(), environment: { LOG_LEVEL: 'silent' } });
+    const handler = createHandler({
+      projections: examples,
+      store: new MemoryReadModelStore(),
+      deadLetters: new MemoryDeadLetterStore(),
+      environment: { LOG_LEVEL: 'silent' },
+    });
     await expect(handler({ records: [] })).rejects.toThrow(/not a DynamoDB stream batch/);
   });
 
   it('logs a failing record with its projection, key, sequence and eventID', async () => {
     const { logger, lines } = capturedLogger();
-    const handler = createHandler({ projections: examples, store: new MemoryReadModelStore(), environment: {}, logger });
+    const handler = createHandler({
+      projections: examples,
+      store: new MemoryReadModelStore(),
+      deadLetters: null,
+      environment: {},
+      logger,
+    });
     const bad = orderRecord('100000000000000000009', order);
     (bad.dynamodb as { NewImage: Record<string, unknown> }).NewImage.status = { N: '3' };
     const response = await handler({ Records: [bad] });

@@ -136,6 +136,25 @@ describe('projection runtime on the in-memory store', () => {
     expect(await readAllRows(store, customerTotals)).toEqual([{ key: 'c-1', value: { orders: 1, amount: 10 } }]);
   });
 
+  it('does not trust a view row read before a write whose checkpoint it read after (a torn batch read)', async () => {
+    const store = new MemoryReadModelStore();
+    const placed = { orderId: 'o-1', customerId: 'c-1', status: 'PLACED', amount: 10 };
+    const paid = { ...placed, status: 'PAID' };
+    await testConsumer(store).process([orderRecord('101', placed)]);
+    const realLoad = store.load.bind(store);
+    let torn = true;
+    store.load = async (keys, views) => {
+      const loaded = await realLoad(keys, views);
+      if (!torn) return loaded;
+      torn = false;
+      return { checkpoints: loaded.checkpoints, viewRows: new Map() }; // the row read as if not yet written
+    };
+    const report = await testConsumer(store).process([orderRecord('102', paid, placed), orderRecord('103', undefined, paid)]);
+    expect(report.batchItemFailures).toEqual([]);
+    expect(torn).toBe(false);
+    expect(await readAllRows(store, orderView)).toEqual([]);
+  });
+
   it('reports keys whose writes keep failing, and a redelivery then applies them exactly once', async () => {
     const store = new MemoryReadModelStore();
     const flaky = new Set(['{"orderId":{"S":"o-00002"}}', '{"orderId":{"S":"o-00005"}}']);
