@@ -3,7 +3,7 @@ import type { Logger } from './logging.js';
 import type { ProjectionRuntime } from './projection/runtime.js';
 import type { UndecodableRecord } from './records/change-event.js';
 import { decodeRecords } from './records/decode.js';
-import { orderByKey } from './records/order.js';
+import { orderByKey, type KeyRun } from './records/order.js';
 import { compareSequences, isSequence } from './records/sequence.js';
 import type { BatchResponse } from './records/stream-record.js';
 
@@ -42,7 +42,12 @@ export class StreamConsumer {
 
   async process(records: readonly unknown[]): Promise<BatchReport> {
     const decoded = decodeRecords(records);
-    const batch = orderByKey(decoded);
+    const ordered = orderByKey(decoded);
+    // A record whose item cannot be told is parked when parking is on. Otherwise it is a barrier: no run
+    // goes past its sequence, since it might belong to any of them.
+    const unplacedParked = await this.runtime.parkUnreadable(ordered.unplaced);
+    const barrier = unplacedParked ? undefined : lowest(ordered.unplaced.map((record) => record.sequence));
+    const batch = barrier === undefined ? ordered : { ...ordered, runs: ordered.runs.map((run) => cut(run, barrier)) };
     const outcomes = await this.runtime.apply(batch.runs);
 
     const failedAt: string[] = [];
@@ -68,7 +73,11 @@ export class StreamConsumer {
       const steps = batch.runs[index]?.steps ?? [];
       failed += steps.filter((step) => compareSequences(step.sequence, failure.sequence) >= 0).length;
     });
-    for (const record of batch.unplaced) {
+    if (barrier !== undefined) {
+      for (const [index, run] of ordered.runs.entries()) failed += run.steps.length - (batch.runs[index]?.steps.length ?? 0);
+    }
+    if (unplacedParked) parked += ordered.unplaced.length;
+    for (const record of unplacedParked ? [] : ordered.unplaced) {
       failed += 1;
       errors.push(record.error);
       failedAt.push(record.sequence ?? this.lowestSequenceOf(records, record));
@@ -77,10 +86,7 @@ export class StreamConsumer {
         .error({ err: record.error.toJSON(), code: record.error.code }, record.error.message);
     }
 
-    const lowest = failedAt.reduce<string | undefined>(
-      (low, sequence) => (low === undefined || compareSequences(sequence, low) < 0 ? sequence : low),
-      undefined,
-    );
+    const lowestFailed = lowest(failedAt);
     const stats: BatchStats = {
       records: records.length,
       applied,
@@ -92,10 +98,10 @@ export class StreamConsumer {
       failedKeys,
       lagMs: newestTime === undefined ? undefined : Math.max(0, this.now() - newestTime),
     };
-    this.logger.info({ stats, lowestFailedSequence: lowest }, 'batch processed');
+    this.logger.info({ stats, lowestFailedSequence: lowestFailed }, 'batch processed');
     // Lambda restarts the shard from the lowest reported sequence: reporting one is enough, and what
     // follows it and was applied is skipped as stale on redelivery.
-    return { batchItemFailures: lowest === undefined ? [] : [{ itemIdentifier: lowest }], stats, errors };
+    return { batchItemFailures: lowestFailed === undefined ? [] : [{ itemIdentifier: lowestFailed }], stats, errors };
   }
 
   /**
@@ -117,4 +123,16 @@ export class StreamConsumer {
     }
     return lowest;
   }
+}
+
+function lowest(sequences: readonly (string | undefined)[]): string | undefined {
+  let low: string | undefined;
+  for (const sequence of sequences) {
+    if (sequence !== undefined && (low === undefined || compareSequences(sequence, low) < 0)) low = sequence;
+  }
+  return low;
+}
+
+function cut(run: KeyRun, barrier: string): KeyRun {
+  return { key: run.key, steps: run.steps.filter((step) => compareSequences(step.sequence, barrier) < 0) };
 }

@@ -8,6 +8,7 @@ import { StreamConsumer } from './consumer.js';
 import { createLogger, type Logger } from './logging.js';
 import type { Projection } from './projection/define.js';
 import type { DeadLetterStore, ReadModelStore } from './projection/ports.js';
+import { Redriver } from './projection/redrive.js';
 import { ProjectionRuntime } from './projection/runtime.js';
 import { TOKENS } from './tokens.js';
 
@@ -92,6 +93,11 @@ export function buildContainer(projections: readonly Projection[], overrides: Co
         (runtime: ProjectionRuntime, logger: Logger) => new StreamConsumer(runtime, logger),
         [TOKENS.runtime, TOKENS.logger],
       );
+      bind(TOKENS.redriver).toResolvedValue(
+        (store: ReadModelStore, deadLetters: DeadLetterStore | null, logger: Logger, all: readonly Projection[]) =>
+          deadLetters === null ? null : new Redriver(all, store, deadLetters, logger),
+        [TOKENS.store, TOKENS.deadLetters, TOKENS.logger, TOKENS.projections],
+      );
     }),
   );
   return container;
@@ -104,6 +110,7 @@ export interface Composition {
   readonly store: ReadModelStore;
   readonly dynamoDbStore: DynamoDbReadModelStore;
   readonly deadLetters: DeadLetterStore | null;
+  readonly redriver: Redriver | null;
   readonly logger: Logger;
 }
 
@@ -115,6 +122,7 @@ export function compose(projections: readonly Projection[], overrides: ConsumerO
     store: container.get(TOKENS.store),
     dynamoDbStore: container.get(TOKENS.dynamoDbStore),
     deadLetters: container.get(TOKENS.deadLetters),
+    redriver: container.get(TOKENS.redriver),
     logger: container.get(TOKENS.logger),
   };
 }

@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import type { StreamConsumer } from './consumer.js';
 import type { Logger } from './logging.js';
 import type { Projection } from './projection/define.js';
+import type { Redriver } from './projection/redrive.js';
 import type { ProjectionRuntime } from './projection/runtime.js';
 import type { DeadLetterStore, ReadModelStore } from './projection/ports.js';
 
@@ -20,4 +21,6 @@ export const TOKENS = {
   projections: Symbol('Projections') as ServiceIdentifier<readonly Projection[]>,
   runtime: Symbol('ProjectionRuntime') as ServiceIdentifier<ProjectionRuntime>,
   consumer: Symbol('StreamConsumer') as ServiceIdentifier<StreamConsumer>,
+  /** `null` when parking is off. */
+  redriver: Symbol('Redriver') as ServiceIdentifier<Redriver | null>,
 } as const;

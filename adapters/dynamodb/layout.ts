@@ -71,14 +71,17 @@ export const sumRowPartition = (generation: string, group: string): string => pa
 /** The attribute maps of `src/records` are the SDK's, but for binaries typed more loosely (base64 allowed). */
 export const toSdk = (map: AttributeMap): SdkItem => map as SdkItem;
 
+// Maps below are built with Object.fromEntries: a group named `__proto__` (it comes from item data) must be
+// an entry, and `object[name] = value` would set the prototype instead.
 export function encodeCheckpoint(consumer: string, key: ItemKey, checkpoint: Checkpoint): SdkItem {
-  const entries: Record<string, SdkAttributeValue> = {};
-  for (const [generation, entry] of checkpoint.entries) {
-    const fields: Record<string, SdkAttributeValue> = { s: { S: padSequence(entry.sequence) } };
-    if (entry.contribution !== undefined) fields.c = { M: encodeContribution(entry.contribution) };
-    if (entry.blockedAt !== undefined) fields.b = { S: padSequence(entry.blockedAt) };
-    entries[generation] = { M: fields };
-  }
+  const entries = Object.fromEntries(
+    [...checkpoint.entries].map(([generation, entry]): [string, SdkAttributeValue] => {
+      const fields: Record<string, SdkAttributeValue> = { s: { S: padSequence(entry.sequence) } };
+      if (entry.contribution !== undefined) fields.c = { M: encodeContribution(entry.contribution) };
+      if (entry.blockedAt !== undefined) fields.b = { S: padSequence(entry.blockedAt) };
+      return [generation, { M: fields }];
+    }),
+  );
   return {
     ...checkpointKey(consumer, key),
     [ATTR.rowKey]: { S: key.id },
@@ -88,13 +91,12 @@ export function encodeCheckpoint(consumer: string, key: ItemKey, checkpoint: Che
 }
 
 function encodeContribution(contribution: ContributionAmounts): Record<string, SdkAttributeValue> {
-  const groups: Record<string, SdkAttributeValue> = {};
-  for (const [group, amounts] of contribution) {
-    const fields: Record<string, SdkAttributeValue> = {};
-    for (const [field, amount] of amounts) fields[field] = { N: amount.toString() };
-    groups[group] = { M: fields };
-  }
-  return groups;
+  return Object.fromEntries(
+    [...contribution].map(([group, amounts]): [string, SdkAttributeValue] => [
+      group,
+      { M: Object.fromEntries([...amounts].map(([field, amount]) => [field, { N: amount.toString() }])) },
+    ]),
+  );
 }
 
 /** Reads a checkpoint item back. It is our own bookkeeping, so a malformed one is a bug, reported loudly. */

@@ -164,7 +164,14 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
     const outcomes = new Array<CommitOutcome>(writes.length);
     const units: Unit[] = [];
     writes.forEach((write, index) => {
-      const unit = this.unitOf(write, index);
+      let unit: Unit;
+      try {
+        unit = this.unitOf(write, index);
+      } catch (error) {
+        // A value that cannot be encoded fails its own key, never the batch.
+        outcomes[index] = { status: 'failed', error };
+        return;
+      }
       if (unit.rows.size > TRANSACT_MAX_ITEMS) {
         outcomes[index] = {
           status: 'failed',

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { errorMessage } from '../errors.js';
 import { createLogger, type LogLevel } from '../logging.js';
 import { dump } from './dump.js';
+import { formatRedrive, listParked, redriveParked } from './parked.js';
 import { formatReplaySummary, replay } from './replay.js';
 
 const wholeNumber =
@@ -57,6 +58,28 @@ export function program(out: (text: string) => void = (text) => process.stdout.w
       .requiredOption('--projections <module>', 'JS or TS module exporting projections'),
   ).action(async (name: string, options) => {
     await dump(name, options, out);
+  });
+  const parked = root.command('parked').description('records a projection could not apply, kept with their error');
+  withConnection(
+    parked
+      .command('list')
+      .description('print the parked records, one JSON object a line')
+      .requiredOption('--projections <module>', 'JS or TS module exporting projections')
+      .option('--projection <name>', 'only this projection')
+      .option('--records', 'include each full record', false),
+  ).action(async (options) => {
+    await listParked(options, logger(), out);
+  });
+  withConnection(
+    parked
+      .command('redrive')
+      .description('apply parked records again (after a fix), in order; remove those that apply')
+      .requiredOption('--projections <module>', 'JS or TS module exporting projections')
+      .option('--projection <name>', 'only this projection'),
+  ).action(async (options) => {
+    const result = await redriveParked(options, logger());
+    out(formatRedrive(result));
+    if (result.stillParked.length > 0) process.exitCode = 1;
   });
   return root;
 }

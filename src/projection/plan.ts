@@ -1,4 +1,5 @@
 import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
+import { encodeItem, isPlainRecord } from '../records/attribute-value.js';
 import type { ChangeEvent } from '../records/change-event.js';
 import type { KeyRun, RunStep } from '../records/order.js';
 import { compareSequences, padSequence } from '../records/sequence.js';
@@ -143,12 +144,47 @@ export function applyEvent(
 ): { state: ViewState | undefined; contribution: ContributionAmounts | undefined } {
   try {
     if (projection.kind === 'view') {
-      // A view's state is whatever its evolve() returns; stored rows are plain records of it.
-      return { state: projection.evolve(state, parser.event(projection, event)) as ViewState | undefined, contribution };
+      const next: unknown = projection.evolve(state, parser.event(projection, event));
+      return { state: storableState(next), contribution };
     }
     return { state, contribution: contributionOf(projection, event, parser) };
   } catch (error) {
     throw placed(error, projection, event);
+  }
+}
+
+/**
+ * A row must be a plain object DynamoDB can store. Checked here, at the record that produced it, so a
+ * `Date` or a 39-digit number fails that record alone rather than the whole batch's write.
+ */
+function storableState(next: unknown): ViewState | undefined {
+  if (next === undefined) return undefined;
+  if (!isPlainRecord(next)) {
+    throw new StreamfoldError('INVALID_PROJECTION', 'evolve() must return a plain object or undefined', {
+      field: 'evolve()',
+    });
+  }
+  encodeItem(next, 'value');
+  return next;
+}
+
+/**
+ * A sum's change is written as one `ADD` of `new - old`, which DynamoDB must be able to hold: moving an
+ * amount from 1E-10 to 1E+30 needs 41 digits. Such a record fails alone, with the field named.
+ */
+function assertStorableDelta(previous: ContributionAmounts | undefined, next: ContributionAmounts): void {
+  for (const [group, amounts] of contributionDelta(previous, next)) {
+    for (const [field, amount] of amounts) {
+      try {
+        amount.assertStorable();
+      } catch (error) {
+        throw new StreamfoldError(
+          'INVALID_NUMBER',
+          `the change to ${group}.${field} cannot be added in DynamoDB: ${errorMessage(error)}`,
+          { field: `contribute().${group}.${field}`, cause: error },
+        );
+      }
+    }
   }
 }
 
@@ -194,6 +230,13 @@ export function foldProjection(
     } else {
       try {
         ({ state, contribution } = applyEvent(projection, step.event, state, contribution, parser));
+        if (projection.kind === 'sum' && contribution !== undefined) {
+          try {
+            assertStorableDelta(entry?.contribution, contribution);
+          } catch (invalid) {
+            throw placed(invalid, projection, step.event);
+          }
+        }
       } catch (caught) {
         error = caught as StreamfoldError;
       }
@@ -284,8 +327,10 @@ export function projectionChanges(
   if (projection.kind === 'view') {
     let view: ViewWrite | undefined;
     // Written whenever a record applied, a delete included even if no row was read: the read may have
-    // missed a row another writer had just put, and the write's condition is what finds that out.
-    if (fold.applied.size > 0) {
+    // missed a row another writer had just put, and the write's condition is what finds that out. A row
+    // already written at a later sequence (by a consumer under another name) is never rolled back.
+    const rowIsAhead = storedRow !== undefined && compareSequences(storedRow.sequence, fold.sequence) > 0;
+    if (fold.applied.size > 0 && !rowIsAhead) {
       const lastStep = steps[Math.max(...fold.applied)];
       view = {
         generation,

@@ -1,5 +1,7 @@
 import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
 import type { Logger } from '../logging.js';
+import { createHash } from 'node:crypto';
+import type { UndecodableRecord } from '../records/change-event.js';
 import type { ItemKey } from '../records/item-key.js';
 import type { KeyRun } from '../records/order.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../retry.js';
@@ -112,6 +114,39 @@ export class ProjectionRuntime {
     const ordered = runs.map((run) => outcomes.get(run.key.id)).filter((o): o is KeyOutcome => o !== undefined);
     for (const outcome of ordered) if (outcome.failure !== undefined) this.logFailure(outcome.key, outcome.failure);
     return ordered;
+  }
+
+  /**
+   * Parks records whose item cannot be read (no usable `Keys`): they can never be applied, and nothing but
+   * their position is known. Answers whether they were parked; without a dead-letter store they are not.
+   */
+  async parkUnreadable(records: readonly UndecodableRecord[]): Promise<boolean> {
+    if (records.length === 0) return true;
+    if (this.deadLetters === undefined) return false;
+    const parkedAt = new Date(this.now()).toISOString();
+    await this.deadLetters.park(
+      records.map((record) => {
+        const digest = createHash('sha256').update(JSON.stringify(record.record) ?? '').digest('hex').slice(0, 16);
+        return {
+          id: `*|unreadable|${digest}`,
+          generation: '*',
+          projection: '*',
+          key: `(unreadable ${digest})`,
+          sequence: record.sequence ?? '0',
+          eventID: record.eventID,
+          reason: 'failed',
+          error: { code: record.error.code, message: record.error.message, field: record.error.field },
+          record: record.record,
+          parkedAt,
+        };
+      }),
+    );
+    for (const record of records) {
+      this.logger
+        .child({ eventID: record.eventID, sequence: record.sequence })
+        .warn({ error: record.error.toJSON() }, 'record without a readable key parked');
+    }
+    return true;
   }
 
   /**

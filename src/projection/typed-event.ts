@@ -43,17 +43,24 @@ export class ImageParser {
     return result.data;
   }
 
+  /**
+   * The event as a projection sees it. The new image is validated at once; the old one only if the
+   * projection reads it, so a field added to the schema does not make every change of an older item fail.
+   */
   event(projection: Projection, event: ChangeEvent): ProjectionEvent<unknown> {
-    return {
+    const typed = {
       eventID: event.eventID,
       kind: event.kind,
       key: event.key.attributes,
       sequence: event.sequence,
       approximateTime: event.approximateTime,
       newImage: this.image(projection, event, 'NewImage'),
-      oldImage: this.image(projection, event, 'OldImage'),
       ttlExpiry: event.ttlExpiry,
       replay: event.replay,
     };
+    return Object.defineProperty(typed, 'oldImage', {
+      enumerable: true,
+      get: () => this.image(projection, event, 'OldImage'),
+    }) as ProjectionEvent<unknown>;
   }
 }

@@ -7,6 +7,9 @@ export const DYNAMODB_MIN_EXPONENT = -130;
 export const DYNAMODB_MAX_EXPONENT = 125;
 
 const NUMBER_PATTERN = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+/** Far beyond what DynamoDB stores, yet small enough that parsing hostile input stays cheap. */
+const MAX_PARSED_DIGITS = 1_000;
+const MAX_PARSED_EXPONENT = 10_000;
 
 /**
  * An exact decimal, `coefficient × 10^exponent`, always normalised (no trailing zeros in the coefficient),
@@ -29,13 +32,19 @@ export class Decimal {
     if (match === null || integerDigits.length + fractionDigits.length === 0) {
       throw new StreamfoldError('INVALID_NUMBER', `"${truncate(text)}" is not a number`);
     }
-    const magnitude = BigInt(integerDigits + fractionDigits);
-    const sign = match[1] === '-' ? -1n : 1n;
-    const exponent = Number(match[4] ?? '0') - fractionDigits.length;
-    if (!Number.isSafeInteger(exponent)) {
+    // Zeros are stripped as text: turning a long run of them into a BigInt and dividing it away digit by
+    // digit would take quadratic time on hostile input.
+    const digits = (integerDigits + fractionDigits).replace(/^0+/, '');
+    const significant = digits.replace(/0+$/, '');
+    if (significant.length > MAX_PARSED_DIGITS) {
+      throw new StreamfoldError('INVALID_NUMBER', `"${truncate(text)}" has more than ${MAX_PARSED_DIGITS} significant digits`);
+    }
+    const exponent = Number(match[4] ?? '0') - fractionDigits.length + (digits.length - significant.length);
+    if (!Number.isSafeInteger(exponent) || Math.abs(exponent) > MAX_PARSED_EXPONENT) {
       throw new StreamfoldError('INVALID_NUMBER', `"${truncate(text)}" has an exponent out of range`);
     }
-    return Decimal.of(sign * magnitude, exponent);
+    if (significant === '') return Decimal.ZERO;
+    return new Decimal((match[1] === '-' ? -1n : 1n) * BigInt(significant), exponent);
   }
 
   static of(coefficient: bigint, exponent: number): Decimal {
@@ -113,14 +122,23 @@ export class Decimal {
     if (this.significantDigits > DYNAMODB_MAX_SIGNIFICANT_DIGITS) {
       throw new StreamfoldError(
         'INVALID_NUMBER',
-        `${truncate(this.toString())} has ${this.significantDigits} significant digits; DynamoDB keeps ${DYNAMODB_MAX_SIGNIFICANT_DIGITS}`,
+        `${this.describe()} has ${this.significantDigits} significant digits; DynamoDB keeps ${DYNAMODB_MAX_SIGNIFICANT_DIGITS}`,
       );
     }
     const adjusted = this.adjustedExponent;
     if (adjusted < DYNAMODB_MIN_EXPONENT || adjusted > DYNAMODB_MAX_EXPONENT) {
-      throw new StreamfoldError('INVALID_NUMBER', `${truncate(this.toString())} is outside DynamoDB's number range`);
+      throw new StreamfoldError('INVALID_NUMBER', `${this.describe()} is outside DynamoDB's number range`);
     }
     return this;
+  }
+
+  /** A short, exact spelling for messages, never expanded: `1.2345E+200`. */
+  describe(): string {
+    const digits = (this.coefficient < 0n ? -this.coefficient : this.coefficient).toString();
+    const sign = this.coefficient < 0n ? '-' : '';
+    const mantissa = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    const adjusted = this.adjustedExponent;
+    return truncate(`${sign}${mantissa}E${adjusted >= 0 ? '+' : ''}${adjusted}`);
   }
 
   /** Plain notation, exact: `12.5`, `-0.003`, `100000000000000000000000000000000000000000`. */

@@ -1,15 +1,22 @@
 import { StreamConsumer } from '../../src/consumer.js';
 import { silentLogger } from '../../src/logging.js';
 import type { Projection } from '../../src/projection/define.js';
-import type { ReadModelStore } from '../../src/projection/ports.js';
+import type { DeadLetterStore, ReadModelStore } from '../../src/projection/ports.js';
 import { ProjectionRuntime } from '../../src/projection/runtime.js';
 import examples from '../../projections/index.js';
 
 const noSleep = async (): Promise<void> => {};
 
 /** A consumer over any store, without backoff pauses: unit tests stay fast. */
-export function testConsumer(store: ReadModelStore, projections: readonly Projection[] = examples): StreamConsumer {
-  return new StreamConsumer(new ProjectionRuntime(projections, store, silentLogger, { sleep: noSleep }), silentLogger);
+export function testConsumer(
+  store: ReadModelStore,
+  projections: readonly Projection[] = examples,
+  deadLetters?: DeadLetterStore,
+): StreamConsumer {
+  return new StreamConsumer(
+    new ProjectionRuntime(projections, store, silentLogger, { sleep: noSleep, deadLetters }),
+    silentLogger,
+  );
 }
 
 export function batches<T>(items: readonly T[], size: number): T[][] {
