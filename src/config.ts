@@ -11,6 +11,10 @@ export const ConfigSchema = z.object({
   STREAMFOLD_PARKED_QUEUE_URL: z.url().optional(),
   /** `off` reports poison records as failed (Lambda retries them) instead of parking them. */
   STREAMFOLD_PARKING: z.enum(['on', 'off']).default('on'),
+  /** Publish every change event to this EventBridge bus (name or ARN), or be the bus of fan-outs without one. */
+  STREAMFOLD_EVENTBRIDGE_BUS: z.string().min(1).optional(),
+  /** Publish every change event to this SQS queue (FIFO if it ends in `.fifo`), or be the queue of fan-outs without one. */
+  STREAMFOLD_SQS_QUEUE_URL: z.url().optional(),
   /** Overrides the DynamoDB endpoint, for DynamoDB Local. The SDK also honours AWS_ENDPOINT_URL_DYNAMODB. */
   STREAMFOLD_DYNAMODB_ENDPOINT: z.url().optional(),
   AWS_REGION: z.string().min(1).optional(),

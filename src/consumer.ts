@@ -1,5 +1,6 @@
 import { StreamfoldError } from './errors.js';
 import type { Logger } from './logging.js';
+import type { FanOutDispatcher } from './fanout/dispatcher.js';
 import type { ProjectionRuntime } from './projection/runtime.js';
 import type { UndecodableRecord } from './records/change-event.js';
 import { decodeRecords } from './records/decode.js';
@@ -20,6 +21,8 @@ export interface BatchStats {
   readonly failed: number;
   readonly keys: number;
   readonly failedKeys: number;
+  /** Messages fan-out delivered. */
+  readonly published: number;
   /** Now minus the newest applied record's time, in milliseconds. */
   readonly lagMs: number | undefined;
 }
@@ -37,6 +40,7 @@ export class StreamConsumer {
   constructor(
     private readonly runtime: ProjectionRuntime,
     private readonly logger: Logger,
+    private readonly fanOut?: FanOutDispatcher,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -49,6 +53,12 @@ export class StreamConsumer {
     const barrier = unplacedParked ? undefined : lowest(ordered.unplaced.map((record) => record.sequence));
     const batch = barrier === undefined ? ordered : { ...ordered, runs: ordered.runs.map((run) => cut(run, barrier)) };
     const outcomes = await this.runtime.apply(batch.runs);
+    // Fan-out comes after the projections applied, and only for what they applied or took before.
+    const dispatched = this.fanOut?.enabled
+      ? await this.fanOut.dispatch(
+          batch.runs.map((run, index) => ({ run, stopAt: outcomes[index]?.failure?.sequence })),
+        )
+      : undefined;
 
     const failedAt: string[] = [];
     const errors: StreamfoldError[] = [];
@@ -73,6 +83,17 @@ export class StreamConsumer {
       const steps = batch.runs[index]?.steps ?? [];
       failed += steps.filter((step) => compareSequences(step.sequence, failure.sequence) >= 0).length;
     });
+    const keyFailed = new Set(outcomes.filter((outcome) => outcome.failure !== undefined).map((o) => o.key.id));
+    for (const failure of dispatched?.failures ?? []) {
+      failedAt.push(failure.sequence);
+      errors.push(failure.error);
+      if (!keyFailed.has(failure.key)) {
+        failedKeys += 1;
+        const run = batch.runs.find((candidate) => candidate.key.id === failure.key);
+        failed += run?.steps.filter((step) => compareSequences(step.sequence, failure.sequence) >= 0).length ?? 0;
+      }
+    }
+    parked += dispatched?.parked ?? 0;
     if (barrier !== undefined) {
       for (const [index, run] of ordered.runs.entries()) failed += run.steps.length - (batch.runs[index]?.steps.length ?? 0);
     }
@@ -95,6 +116,7 @@ export class StreamConsumer {
       duplicates: batch.duplicates,
       failed,
       keys: batch.runs.length,
+      published: dispatched?.published ?? 0,
       failedKeys,
       lagMs: newestTime === undefined ? undefined : Math.max(0, this.now() - newestTime),
     };

@@ -5,6 +5,13 @@ import { DynamoDbDeadLetterStore } from '../adapters/dynamodb/dead-letters.js';
 import { DynamoDbReadModelStore } from '../adapters/dynamodb/store.js';
 import { loadConfig, tableNames, type Config } from './config.js';
 import { StreamConsumer } from './consumer.js';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { EventBridgePublisher } from '../adapters/eventbridge/publisher.js';
+import { SqsPublisher } from '../adapters/sqs/publisher.js';
+import { StreamfoldError } from './errors.js';
+import { defineFanOut, type FanOut } from './fanout/define.js';
+import { FanOutDispatcher, type FanOutRoute } from './fanout/dispatcher.js';
 import { createLogger, type Logger } from './logging.js';
 import type { Projection } from './projection/define.js';
 import type { DeadLetterStore, ReadModelStore } from './projection/ports.js';
@@ -21,6 +28,10 @@ export interface ConsumerOverrides {
   readonly store?: ReadModelStore;
   /** A dead-letter store, or `null` to report poison records as failed instead of parking them. */
   readonly deadLetters?: DeadLetterStore | null;
+  /** Which change events go out, and where; `STREAMFOLD_EVENTBRIDGE_BUS` / `STREAMFOLD_SQS_QUEUE_URL` add one each. */
+  readonly fanOut?: readonly FanOut[];
+  readonly eventBridgeClient?: EventBridgeClient;
+  readonly sqsClient?: SQSClient;
 }
 
 /**
@@ -74,6 +85,13 @@ export function buildContainer(projections: readonly Projection[], overrides: Co
       );
     }),
     new ContainerModule(({ bind }) => {
+      bind(TOKENS.fanOut).toResolvedValue(
+        (config: Config, logger: Logger, deadLetters: DeadLetterStore | null) =>
+          new FanOutDispatcher(fanOutRoutes(config, overrides), logger, deadLetters ?? undefined),
+        [TOKENS.config, TOKENS.logger, TOKENS.deadLetters],
+      );
+    }),
+    new ContainerModule(({ bind }) => {
       bind(TOKENS.projections).toConstantValue(projections);
       bind(TOKENS.runtime).toResolvedValue(
         (
@@ -90,8 +108,9 @@ export function buildContainer(projections: readonly Projection[], overrides: Co
         [TOKENS.config, TOKENS.store, TOKENS.deadLetters, TOKENS.logger, TOKENS.projections],
       );
       bind(TOKENS.consumer).toResolvedValue(
-        (runtime: ProjectionRuntime, logger: Logger) => new StreamConsumer(runtime, logger),
-        [TOKENS.runtime, TOKENS.logger],
+        (runtime: ProjectionRuntime, logger: Logger, fanOut: FanOutDispatcher) =>
+          new StreamConsumer(runtime, logger, fanOut),
+        [TOKENS.runtime, TOKENS.logger, TOKENS.fanOut],
       );
       bind(TOKENS.redriver).toResolvedValue(
         (store: ReadModelStore, deadLetters: DeadLetterStore | null, logger: Logger, all: readonly Projection[]) =>
@@ -125,4 +144,34 @@ export function compose(projections: readonly Projection[], overrides: ConsumerO
     redriver: container.get(TOKENS.redriver),
     logger: container.get(TOKENS.logger),
   };
+}
+
+/**
+ * The fan-out routes: each declared fan-out with its publisher, plus one that publishes every event for each
+ * of `STREAMFOLD_EVENTBRIDGE_BUS` and `STREAMFOLD_SQS_QUEUE_URL`. SDK clients are made only when needed.
+ */
+function fanOutRoutes(config: Config, overrides: ConsumerOverrides): FanOutRoute[] {
+  const declared = [...(overrides.fanOut ?? [])];
+  if (config.STREAMFOLD_EVENTBRIDGE_BUS !== undefined) declared.push(defineFanOut({ name: 'eventbridge', target: 'eventbridge' }));
+  if (config.STREAMFOLD_SQS_QUEUE_URL !== undefined) declared.push(defineFanOut({ name: 'sqs', target: 'sqs' }));
+  let eventBridge = overrides.eventBridgeClient;
+  let sqs = overrides.sqsClient;
+  return declared.map((fanOut) => {
+    if (fanOut.target === 'eventbridge') {
+      const eventBusName = fanOut.destination ?? config.STREAMFOLD_EVENTBRIDGE_BUS;
+      if (eventBusName === undefined) throw missingDestination(fanOut, 'STREAMFOLD_EVENTBRIDGE_BUS');
+      eventBridge ??= new EventBridgeClient({ region: config.AWS_REGION });
+      return { fanOut, publisher: new EventBridgePublisher({ client: eventBridge, eventBusName }) };
+    }
+    const queueUrl = fanOut.destination ?? config.STREAMFOLD_SQS_QUEUE_URL;
+    if (queueUrl === undefined) throw missingDestination(fanOut, 'STREAMFOLD_SQS_QUEUE_URL');
+    sqs ??= new SQSClient({ region: config.AWS_REGION });
+    return { fanOut, publisher: new SqsPublisher({ client: sqs, queueUrl }) };
+  });
+}
+
+function missingDestination(fanOut: FanOut, variable: string): StreamfoldError {
+  return new StreamfoldError('CONFIGURATION', `fan-out ${fanOut.name} has no destination: give one, or set ${variable}`, {
+    field: variable,
+  });
 }

@@ -10,6 +10,8 @@ export type {
   ViewState,
 } from './projection/define.js';
 export { exactInteger, exactNumber } from './projection/schemas.js';
+export { defineFanOut, type FanOut, type FanOutTarget } from './fanout/define.js';
+export { defaultMessage } from './fanout/message.js';
 export { Decimal, type ExactNumber } from './records/decimal.js';
 export type { Item, ItemValue } from './records/attribute-value.js';
 export type { ChangeEvent, ChangeKind } from './records/change-event.js';

@@ -1,5 +1,6 @@
 import type { ServiceIdentifier } from 'inversify';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { FanOutDispatcher } from './fanout/dispatcher.js';
 import type { DynamoDbReadModelStore } from '../adapters/dynamodb/store.js';
 import type { Config } from './config.js';
 import type { StreamConsumer } from './consumer.js';
@@ -21,6 +22,7 @@ export const TOKENS = {
   projections: Symbol('Projections') as ServiceIdentifier<readonly Projection[]>,
   runtime: Symbol('ProjectionRuntime') as ServiceIdentifier<ProjectionRuntime>,
   consumer: Symbol('StreamConsumer') as ServiceIdentifier<StreamConsumer>,
+  fanOut: Symbol('FanOutDispatcher') as ServiceIdentifier<FanOutDispatcher>,
   /** `null` when parking is off. */
   redriver: Symbol('Redriver') as ServiceIdentifier<Redriver | null>,
 } as const;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { StreamfoldError } from '../errors.js';
+import { isFanOut, type FanOut } from '../fanout/define.js';
 import { assertDistinctProjections, type Projection } from '../projection/define.js';
 
 const TYPESCRIPT = /\.[mc]?tsx?$/;
@@ -12,6 +13,11 @@ const TYPESCRIPT = /\.[mc]?tsx?$/;
  * as it is.
  */
 export async function loadProjections(modulePath: string): Promise<Projection[]> {
+  return (await loadModule(modulePath)).projections;
+}
+
+/** The projections and fan-outs a module exports. */
+export async function loadModule(modulePath: string): Promise<{ projections: Projection[]; fanOut: FanOut[] }> {
   const path = resolve(modulePath);
   if (!existsSync(path)) {
     throw new StreamfoldError('CONFIGURATION', `no projections module at ${path}`, { field: '--projections' });
@@ -22,9 +28,11 @@ export async function loadProjections(modulePath: string): Promise<Projection[]>
   }
   const exports = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   const found = new Set<Projection>();
+  const fanOut = new Set<FanOut>();
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) value.forEach(visit);
     else if (isProjection(value)) found.add(value);
+    else if (isFanOut(value)) fanOut.add(value);
   };
   for (const value of Object.values(exports)) visit(value);
   const projections = [...found];
@@ -34,7 +42,7 @@ export async function loadProjections(modulePath: string): Promise<Projection[]>
     });
   }
   assertDistinctProjections(projections);
-  return projections;
+  return { projections, fanOut: [...fanOut] };
 }
 
 export function selectProjection(projections: readonly Projection[], name: string): Projection {

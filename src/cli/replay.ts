@@ -5,7 +5,7 @@ import { createHandler } from '../lambda/handler.js';
 import type { Logger } from '../logging.js';
 import { deliverBatch, emptyTotals, type DeliveryTotals } from '../local/lambda-driver.js';
 import { connect, type ConnectionOptions } from './connection.js';
-import { loadProjections } from './load-projections.js';
+import { loadModule } from './load-projections.js';
 import { readRecordsFile } from './read-records.js';
 
 export interface ReplayOptions extends ConnectionOptions {
@@ -26,11 +26,11 @@ export interface ReplaySummary {
  * records from the lowest failed sequence as Lambda would.
  */
 export async function replay(options: ReplayOptions, logger: Logger): Promise<ReplaySummary> {
-  const projections = await loadProjections(options.projections);
+  const { projections, fanOut } = await loadModule(options.projections);
   const records = await readRecordsFile(options.input);
   const { client, config, tables } = connect(options);
   if (options.createTables) await createStreamfoldTables(client, tables);
-  const handler = createHandler({ projections, dynamoDbClient: client, logger, config });
+  const handler = createHandler({ projections, fanOut, dynamoDbClient: client, logger, config });
   const totals = emptyTotals();
   for (const batch of chunk(records, options.batchSize)) {
     await deliverBatch(batch, (part) => handler.invoke({ Records: part }), options.maxRetries, totals);
