@@ -23,7 +23,8 @@ export async function deliverEntries<T>(
 ): Promise<PublishOutcome[]> {
   const maxAttempts = options.maxAttempts ?? DEFAULT_DELIVERY_ATTEMPTS;
   const sleep = options.sleep ?? defaultSleep;
-  const outcomes = new Array<PublishOutcome | undefined>(entries.length);
+  // Filled, not sparse: `map` skips the holes of `new Array(n)`.
+  const outcomes: (PublishOutcome | undefined)[] = entries.map(() => undefined);
   const position = new Map(entries.map((entry, index) => [entry, index]));
   let pending: readonly T[] = entries;
   let lastFailure = new Map<T, PublishOutcome>();
