@@ -2,10 +2,11 @@ import { StreamfoldError } from './errors.js';
 import type { Logger } from './logging.js';
 import type { FanOutDispatcher } from './fanout/dispatcher.js';
 import type { ProjectionRuntime } from './projection/runtime.js';
-import type { UndecodableRecord } from './records/change-event.js';
+import type { DecodeResult, UndecodableRecord } from './records/change-event.js';
 import { decodeRecords } from './records/decode.js';
-import { orderByKey, type KeyRun } from './records/order.js';
-import { compareSequences, isSequence } from './records/sequence.js';
+import { decodeKinesisRecords, isKinesisRecord } from './records/kinesis.js';
+import { identifierOf, orderByKey, type KeyRun, type RunStep } from './records/order.js';
+import { compareSequences } from './records/sequence.js';
 import type { BatchResponse } from './records/stream-record.js';
 
 export interface BatchStats {
@@ -44,70 +45,70 @@ export class StreamConsumer {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * Processes one batch. Records are DynamoDB stream records, or Kinesis records carrying DynamoDB change
+   * records (told apart by their shape); either way the answer names records as Lambda knows them.
+   */
   async process(records: readonly unknown[]): Promise<BatchReport> {
-    const decoded = decodeRecords(records);
+    const decoded = records.some(isKinesisRecord) ? decodeKinesisRecords(records) : decodeRecords(records);
     const ordered = orderByKey(decoded);
     // A record whose item cannot be told is parked when parking is on. Otherwise it is a barrier: no run
-    // goes past its sequence, since it might belong to any of them.
+    // goes past its sequence (past nothing if it has none), since it might belong to any of them.
     const unplacedParked = await this.runtime.parkUnreadable(ordered.unplaced);
-    const barrier = unplacedParked ? undefined : lowest(ordered.unplaced.map((record) => record.sequence));
+    const barrier = unplacedParked ? undefined : barrierOf(ordered.unplaced);
     const batch = barrier === undefined ? ordered : { ...ordered, runs: ordered.runs.map((run) => cut(run, barrier)) };
     const outcomes = await this.runtime.apply(batch.runs);
     // Fan-out comes after the projections applied, and only for what they applied or took before.
     const dispatched = this.fanOut?.enabled
-      ? await this.fanOut.dispatch(
-          batch.runs.map((run, index) => ({ run, stopAt: outcomes[index]?.failure?.sequence })),
-        )
+      ? await this.fanOut.dispatch(batch.runs.map((run, index) => ({ run, stopAt: outcomes[index]?.failure?.sequence })))
       : undefined;
 
-    const failedAt: string[] = [];
+    // Every record not taken now comes again: Lambda restarts from the lowest identifier reported.
+    const notTaken = new Set<RunStep>();
     const errors: StreamfoldError[] = [];
+    const failedKeys = new Set<string>();
+    const stopKey = (keyId: string, from: string, error: StreamfoldError): void => {
+      const run = batch.runs.find((candidate) => candidate.key.id === keyId);
+      for (const step of run?.steps ?? []) if (compareSequences(step.sequence, from) >= 0) notTaken.add(step);
+      failedKeys.add(keyId);
+      errors.push(error);
+    };
     let applied = 0;
-    let parked = 0;
+    let parked = (dispatched?.parked ?? 0) + (unplacedParked ? ordered.unplaced.length : 0);
     let stale = 0;
-    let failed = 0;
-    let failedKeys = 0;
     let newestTime: number | undefined;
-    outcomes.forEach((outcome, index) => {
+    for (const outcome of outcomes) {
       applied += outcome.applied;
       parked += outcome.parked;
       stale += outcome.stale;
       if (outcome.newestTime !== undefined && (newestTime === undefined || outcome.newestTime > newestTime)) {
         newestTime = outcome.newestTime;
       }
-      const failure = outcome.failure;
-      if (failure === undefined) return;
-      failedKeys += 1;
-      failedAt.push(failure.sequence);
-      errors.push(failure.error);
-      const steps = batch.runs[index]?.steps ?? [];
-      failed += steps.filter((step) => compareSequences(step.sequence, failure.sequence) >= 0).length;
-    });
-    const keyFailed = new Set(outcomes.filter((outcome) => outcome.failure !== undefined).map((o) => o.key.id));
-    for (const failure of dispatched?.failures ?? []) {
-      failedAt.push(failure.sequence);
-      errors.push(failure.error);
-      if (!keyFailed.has(failure.key)) {
-        failedKeys += 1;
-        const run = batch.runs.find((candidate) => candidate.key.id === failure.key);
-        failed += run?.steps.filter((step) => compareSequences(step.sequence, failure.sequence) >= 0).length ?? 0;
-      }
+      if (outcome.failure !== undefined) stopKey(outcome.key.id, outcome.failure.sequence, outcome.failure.error);
     }
-    parked += dispatched?.parked ?? 0;
+    for (const failure of dispatched?.failures ?? []) stopKey(failure.key, failure.sequence, failure.error);
+    const identifiers = [...notTaken].map(identifierOf);
+    let failed = notTaken.size;
     if (barrier !== undefined) {
-      for (const [index, run] of ordered.runs.entries()) failed += run.steps.length - (batch.runs[index]?.steps.length ?? 0);
+      ordered.runs.forEach((run, index) => {
+        const kept = new Set(batch.runs[index]?.steps);
+        for (const step of run.steps) {
+          if (kept.has(step)) continue;
+          failed += 1;
+          identifiers.push(identifierOf(step));
+        }
+      });
     }
-    if (unplacedParked) parked += ordered.unplaced.length;
     for (const record of unplacedParked ? [] : ordered.unplaced) {
       failed += 1;
       errors.push(record.error);
-      failedAt.push(record.sequence ?? this.lowestSequenceOf(records, record));
+      identifiers.push(record.identifier ?? this.lowestIdentifierOf(decoded, record));
       this.logger
         .child({ eventID: record.eventID, sequence: record.sequence })
         .error({ err: record.error.toJSON(), code: record.error.code }, record.error.message);
     }
 
-    const lowestFailed = lowest(failedAt);
+    const lowestFailed = lowest(identifiers);
     const stats: BatchStats = {
       records: records.length,
       applied,
@@ -116,35 +117,38 @@ export class StreamConsumer {
       duplicates: batch.duplicates,
       failed,
       keys: batch.runs.length,
+      failedKeys: failedKeys.size,
       published: dispatched?.published ?? 0,
-      failedKeys,
       lagMs: newestTime === undefined ? undefined : Math.max(0, this.now() - newestTime),
     };
-    this.logger.info({ stats, lowestFailedSequence: lowestFailed }, 'batch processed');
-    // Lambda restarts the shard from the lowest reported sequence: reporting one is enough, and what
+    this.logger.info({ stats, lowestFailedIdentifier: lowestFailed }, 'batch processed');
+    // Lambda restarts the shard from the lowest reported identifier: reporting one is enough, and what
     // follows it and was applied is skipped as stale on redelivery.
     return { batchItemFailures: lowestFailed === undefined ? [] : [{ itemIdentifier: lowestFailed }], stats, errors };
   }
 
   /**
-   * A record without a readable key cannot be placed after anything, so the batch is retried from its
-   * first record: everything applied is then skipped as stale. Without any sequence at all, only failing
-   * the whole invocation makes Lambda retry.
+   * A record that names nothing Lambda can restart from: the batch is retried from its first record, and
+   * everything applied is then skipped as stale. Without any identifier at all, only failing the whole
+   * invocation makes Lambda retry.
    */
-  private lowestSequenceOf(records: readonly unknown[], record: UndecodableRecord): string {
-    let lowest: string | undefined;
-    for (const candidate of records) {
-      const sequence = (candidate as { dynamodb?: { SequenceNumber?: unknown } } | null)?.dynamodb?.SequenceNumber;
-      if (isSequence(sequence) && (lowest === undefined || compareSequences(sequence, lowest) < 0)) lowest = sequence;
-    }
-    if (lowest === undefined) {
+  private lowestIdentifierOf(decoded: readonly DecodeResult[], record: UndecodableRecord): string {
+    const found = lowest(decoded.map((result) => result.identifier));
+    if (found === undefined) {
       throw new StreamfoldError('MALFORMED_RECORD', 'no record of the batch carries a sequence number', {
         eventID: record.eventID,
         cause: record.error,
       });
     }
-    return lowest;
+    return found;
   }
+}
+
+/** No run goes past the lowest sequence of a record that could not be placed; past nothing if one has none. */
+function barrierOf(unplaced: readonly UndecodableRecord[]): string | undefined {
+  if (unplaced.length === 0) return undefined;
+  if (unplaced.some((record) => record.sequence === undefined)) return '0';
+  return lowest(unplaced.map((record) => record.sequence));
 }
 
 function lowest(sequences: readonly (string | undefined)[]): string | undefined {

@@ -1,5 +1,5 @@
 import type { BatchReport, BatchStats } from '../consumer.js';
-import { compareSequences, isSequence } from '../records/sequence.js';
+import { compareSequences } from '../records/sequence.js';
 
 export type BatchHandler = (records: readonly unknown[]) => Promise<BatchReport>;
 
@@ -23,7 +23,7 @@ export function emptyTotals(): DeliveryTotals {
 
 /**
  * Delivers one batch the way a Lambda event source mapping with `ReportBatchItemFailures` does: when the
- * answer names a failed sequence number, everything from that number on comes again, up to `maxRetries`
+ * answer names a failed record, everything from its sequence number on comes again, up to `maxRetries`
  * times; then the records are given up (Lambda would send them to its on-failure destination).
  */
 export async function deliverBatch(
@@ -42,8 +42,8 @@ export async function deliverBatch(
     const failure = report.batchItemFailures[0]?.itemIdentifier;
     if (failure === undefined) return;
     const from = pending.filter((record) => {
-      const sequence = sequenceOf(record);
-      return sequence === undefined || compareSequences(sequence, failure) >= 0;
+      const identifier = recordIdentifier(record);
+      return identifier === undefined || compareSequences(identifier, failure) >= 0;
     });
     if (attempt >= maxRetries) {
       totals.failed += from.length;
@@ -61,7 +61,9 @@ function add(totals: DeliveryTotals, stats: BatchStats): void {
   totals.duplicates += stats.duplicates;
 }
 
-export function sequenceOf(record: unknown): string | undefined {
-  const sequence = (record as { dynamodb?: { SequenceNumber?: unknown } } | null)?.dynamodb?.SequenceNumber;
-  return isSequence(sequence) ? sequence : undefined;
+/** How Lambda names a raw record: its Kinesis sequence number, or its DynamoDB stream sequence number. */
+export function recordIdentifier(record: unknown): string | undefined {
+  const shaped = record as { kinesis?: { sequenceNumber?: unknown }; dynamodb?: { SequenceNumber?: unknown } } | null;
+  const identifier = shaped?.kinesis?.sequenceNumber ?? shaped?.dynamodb?.SequenceNumber;
+  return typeof identifier === 'string' && /^\d+$/.test(identifier) ? identifier : undefined;
 }

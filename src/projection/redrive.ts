@@ -113,7 +113,13 @@ export class Redriver {
           failedAt = { index, error: decoded.error.locate({ projection: projection.name }) };
           break;
         }
-        steps.push({ type: 'event', sequence: record.sequence, event: decoded.event, record: record.record });
+        steps.push({
+          type: 'event',
+          sequence: record.sequence,
+          identifier: decoded.identifier,
+          event: decoded.event,
+          record: record.record,
+        });
         try {
           ({ state, contribution } = applyEvent(projection, decoded.event, state, contribution, parser));
         } catch (error) {

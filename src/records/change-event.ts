@@ -32,6 +32,8 @@ export interface ChangeEvent {
 /** A record that could not be decoded. It still names as much of its position as could be read. */
 export interface UndecodableRecord {
   readonly index: number;
+  /** What Lambda's `batchItemFailures` names the record by (a stream or a Kinesis sequence number). */
+  readonly identifier: string | undefined;
   readonly eventID: string | undefined;
   readonly key: ItemKey | undefined;
   readonly sequence: string | undefined;
@@ -40,5 +42,11 @@ export interface UndecodableRecord {
 }
 
 export type DecodeResult =
-  | { readonly ok: true; readonly index: number; readonly event: ChangeEvent; readonly record: unknown }
+  | {
+      readonly ok: true;
+      readonly index: number;
+      readonly identifier: string;
+      readonly event: ChangeEvent;
+      readonly record: unknown;
+    }
   | ({ readonly ok: false } & UndecodableRecord);

@@ -22,10 +22,15 @@ export function decodeRecords(records: readonly unknown[]): DecodeResult[] {
   return records.map((record, index) => decodeRecord(record, index));
 }
 
-export function decodeRecord(record: unknown, index: number): DecodeResult {
+/**
+ * Decodes one Lambda DynamoDB stream record. `identifier` is how Lambda names it in `batchItemFailures`:
+ * its own sequence number for DynamoDB Streams, the Kinesis sequence number when it came through Kinesis.
+ */
+export function decodeRecord(record: unknown, index: number, identifier?: string): DecodeResult {
   const location = locate(record, index);
   try {
-    return { ok: true, index, event: decodeValidRecord(record, index, location.key), record };
+    const event = decodeValidRecord(record, index, location.key);
+    return { ok: true, index, identifier: identifier ?? event.sequence, event, record };
   } catch (error) {
     const cause = isStreamfoldError(error)
       ? error
@@ -33,6 +38,7 @@ export function decodeRecord(record: unknown, index: number): DecodeResult {
     return {
       ok: false,
       index,
+      identifier: identifier ?? location.sequence,
       eventID: location.eventID,
       key: location.key,
       sequence: location.sequence,
@@ -66,7 +72,7 @@ function decodeValidRecord(record: unknown, index: number, key: ItemKey | undefi
     ttlExpiry: kind === 'remove' && data.userIdentity?.principalId === TTL_PRINCIPAL,
     replay: false,
     source: {
-      table: tableFromStreamArn(data.eventSourceARN),
+      table: data.tableName ?? tableFromStreamArn(data.eventSourceARN),
       streamArn: data.eventSourceARN,
       region: data.awsRegion,
     },

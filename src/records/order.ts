@@ -4,7 +4,13 @@ import { compareSequences } from './sequence.js';
 
 /** One step of a key's run: an event to apply, or a record that could not be decoded and stops the key. */
 export type RunStep =
-  | { readonly type: 'event'; readonly sequence: string; readonly event: ChangeEvent; readonly record: unknown }
+  | {
+      readonly type: 'event';
+      readonly sequence: string;
+      readonly identifier: string;
+      readonly event: ChangeEvent;
+      readonly record: unknown;
+    }
   | { readonly type: 'undecodable'; readonly sequence: string; readonly failure: UndecodableRecord };
 
 /** The records of one source item in a batch, in sequence order, duplicates dropped. */
@@ -42,7 +48,7 @@ export function orderByKey(results: readonly DecodeResult[]): OrderedBatch {
     }
     run.steps.push(
       result.ok
-        ? { type: 'event', sequence, event: result.event, record: result.record }
+        ? { type: 'event', sequence, identifier: result.identifier, event: result.event, record: result.record }
         : { type: 'undecodable', sequence, failure: result },
     );
   }
@@ -60,4 +66,9 @@ export function orderByKey(results: readonly DecodeResult[]): OrderedBatch {
     ordered.push({ key: run.key, steps });
   }
   return { runs: ordered, unplaced, duplicates };
+}
+
+/** How Lambda names a step in `batchItemFailures`. */
+export function identifierOf(step: RunStep): string | undefined {
+  return step.type === 'event' ? step.identifier : step.failure.identifier;
 }

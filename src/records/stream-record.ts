@@ -35,6 +35,8 @@ export const DynamoDBStreamRecordSchema = z.looseObject({
   eventSource: z.string().optional(),
   awsRegion: z.string().optional(),
   eventSourceARN: z.string().optional(),
+  /** Set on records that came through Kinesis Data Streams, which name their table directly. */
+  tableName: z.string().optional(),
   userIdentity: z.looseObject({ type: z.string().optional(), principalId: z.string().optional() }).optional(),
   dynamodb: StreamRecordBodySchema,
 });

@@ -120,7 +120,7 @@ describe('fan-out after the projections', () => {
     const [decoded] = decodeRecords([orderRecord('100000000000000000005', order('o-5', 1))]);
     if (decoded?.ok !== true) throw new Error('decode');
     const replayed = { ...decoded.event, replay: true };
-    const run = { key: replayed.key, steps: [{ type: 'event' as const, sequence: replayed.sequence, event: replayed, record: decoded.record }] };
+    const run = { key: replayed.key, steps: [{ type: 'event' as const, sequence: replayed.sequence, identifier: replayed.sequence, event: replayed, record: decoded.record }] };
     const publisher = new EventBridgePublisher({ client: new EventBridgeClient({ region: 'eu-west-1' }), eventBusName: 'b', sleep: noSleep });
     const live = new FanOutDispatcher([{ fanOut: defineFanOut({ name: 'live', target: 'eventbridge' }), publisher }], silentLogger, undefined);
     expect((await live.dispatch([{ run, stopAt: undefined }])).published).toBe(0);
