@@ -8,6 +8,7 @@ import { StreamConsumer } from './consumer.js';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgePublisher } from '../adapters/eventbridge/publisher.js';
+import { SqsDeadLetterStore } from '../adapters/sqs/dead-letters.js';
 import { SqsPublisher } from '../adapters/sqs/publisher.js';
 import { StreamfoldError } from './errors.js';
 import { defineFanOut, type FanOut } from './fanout/define.js';
@@ -75,6 +76,12 @@ export function buildContainer(projections: readonly Projection[], overrides: Co
         (config: Config, client: DynamoDBClient): DeadLetterStore | null => {
           if (overrides.deadLetters !== undefined) return overrides.deadLetters;
           if (config.STREAMFOLD_PARKING === 'off') return null;
+          if (config.STREAMFOLD_PARKED_QUEUE_URL !== undefined) {
+            return new SqsDeadLetterStore({
+              client: overrides.sqsClient ?? new SQSClient({ region: config.AWS_REGION }),
+              queueUrl: config.STREAMFOLD_PARKED_QUEUE_URL,
+            });
+          }
           return new DynamoDbDeadLetterStore({
             client,
             table: config.STREAMFOLD_PARKED_TABLE,
