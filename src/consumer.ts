@@ -2,6 +2,7 @@ import { StreamfoldError } from './errors.js';
 import type { Logger } from './logging.js';
 import type { FanOutDispatcher } from './fanout/dispatcher.js';
 import type { ProjectionRuntime } from './projection/runtime.js';
+import type { GenerationRegistry } from './rebuild/ports.js';
 import type { DecodeResult, UndecodableRecord } from './records/change-event.js';
 import { decodeRecords } from './records/decode.js';
 import { decodeKinesisRecords, isKinesisRecord } from './records/kinesis.js';
@@ -38,18 +39,42 @@ export interface BatchReport extends BatchResponse {
  * replay command all go through here: they differ only in where batches come from.
  */
 export class StreamConsumer {
+  private adopted: Promise<void> | undefined;
+
   constructor(
     private readonly runtime: ProjectionRuntime,
     private readonly logger: Logger,
     private readonly fanOut?: FanOutDispatcher,
+    private readonly registry?: GenerationRegistry,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * On a projection's first deployment its version becomes the one readers use; later versions wait for
+   * a rebuild to promote them. Done once per container; a failure is logged and tried again next batch.
+   */
+  private adoptGenerations(): Promise<void> {
+    const registry = this.registry;
+    if (registry === undefined) return Promise.resolve();
+    this.adopted ??= (async () => {
+      const oldest = new Map<string, number>();
+      for (const projection of this.runtime.projections) {
+        oldest.set(projection.name, Math.min(projection.version, oldest.get(projection.name) ?? projection.version));
+      }
+      await Promise.all([...oldest].map(([name, version]) => registry.adopt(name, version)));
+    })().catch((error: unknown) => {
+      this.adopted = undefined;
+      this.logger.warn({ err: error }, 'could not record the current generation of the projections');
+    });
+    return this.adopted;
+  }
 
   /**
    * Processes one batch. Records are DynamoDB stream records, or Kinesis records carrying DynamoDB change
    * records (told apart by their shape); either way the answer names records as Lambda knows them.
    */
   async process(records: readonly unknown[]): Promise<BatchReport> {
+    await this.adoptGenerations();
     const decoded = records.some(isKinesisRecord) ? decodeKinesisRecords(records) : decodeRecords(records);
     const ordered = orderByKey(decoded);
     // A record whose item cannot be told is parked when parking is on. Otherwise it is a barrier: no run

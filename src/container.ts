@@ -2,6 +2,7 @@ import { Container, ContainerModule } from 'inversify';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoDbClient } from '../adapters/dynamodb/client.js';
 import { DynamoDbDeadLetterStore } from '../adapters/dynamodb/dead-letters.js';
+import { DynamoDbGenerationRegistry } from '../adapters/dynamodb/rebuild-state.js';
 import { DynamoDbReadModelStore } from '../adapters/dynamodb/store.js';
 import { loadConfig, tableNames, type Config } from './config.js';
 import { StreamConsumer } from './consumer.js';
@@ -18,6 +19,7 @@ import type { Projection } from './projection/define.js';
 import type { DeadLetterStore, ReadModelStore } from './projection/ports.js';
 import { Redriver } from './projection/redrive.js';
 import { ProjectionRuntime } from './projection/runtime.js';
+import type { GenerationRegistry } from './rebuild/ports.js';
 import { TOKENS } from './tokens.js';
 
 /** What a caller may supply instead of what the environment would give: tests replace bindings this way. */
@@ -70,6 +72,11 @@ export function buildContainer(projections: readonly Projection[], overrides: Co
       );
       if (overrides.store === undefined) bind(TOKENS.store).toService(TOKENS.dynamoDbStore);
       else bind(TOKENS.store).toConstantValue(overrides.store);
+      bind(TOKENS.registry).toResolvedValue(
+        (config: Config, client: DynamoDBClient): GenerationRegistry | null =>
+          overrides.store === undefined ? new DynamoDbGenerationRegistry(client, config.STREAMFOLD_READ_MODEL_TABLE) : null,
+        [TOKENS.config, TOKENS.dynamoDbClient],
+      );
     }),
     new ContainerModule(({ bind }) => {
       bind(TOKENS.deadLetters).toResolvedValue(
@@ -115,9 +122,9 @@ export function buildContainer(projections: readonly Projection[], overrides: Co
         [TOKENS.config, TOKENS.store, TOKENS.deadLetters, TOKENS.logger, TOKENS.projections],
       );
       bind(TOKENS.consumer).toResolvedValue(
-        (runtime: ProjectionRuntime, logger: Logger, fanOut: FanOutDispatcher) =>
-          new StreamConsumer(runtime, logger, fanOut),
-        [TOKENS.runtime, TOKENS.logger, TOKENS.fanOut],
+        (runtime: ProjectionRuntime, logger: Logger, fanOut: FanOutDispatcher, registry: GenerationRegistry | null) =>
+          new StreamConsumer(runtime, logger, fanOut, registry ?? undefined),
+        [TOKENS.runtime, TOKENS.logger, TOKENS.fanOut, TOKENS.registry],
       );
       bind(TOKENS.redriver).toResolvedValue(
         (store: ReadModelStore, deadLetters: DeadLetterStore | null, logger: Logger, all: readonly Projection[]) =>
@@ -137,6 +144,8 @@ export interface Composition {
   readonly dynamoDbStore: DynamoDbReadModelStore;
   readonly deadLetters: DeadLetterStore | null;
   readonly redriver: Redriver | null;
+  readonly runtime: ProjectionRuntime;
+  readonly registry: GenerationRegistry | null;
   readonly logger: Logger;
 }
 
@@ -149,6 +158,8 @@ export function compose(projections: readonly Projection[], overrides: ConsumerO
     dynamoDbStore: container.get(TOKENS.dynamoDbStore),
     deadLetters: container.get(TOKENS.deadLetters),
     redriver: container.get(TOKENS.redriver),
+    runtime: container.get(TOKENS.runtime),
+    registry: container.get(TOKENS.registry),
     logger: container.get(TOKENS.logger),
   };
 }

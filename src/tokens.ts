@@ -7,6 +7,7 @@ import type { StreamConsumer } from './consumer.js';
 import type { Logger } from './logging.js';
 import type { Projection } from './projection/define.js';
 import type { Redriver } from './projection/redrive.js';
+import type { GenerationRegistry } from './rebuild/ports.js';
 import type { ProjectionRuntime } from './projection/runtime.js';
 import type { DeadLetterStore, ReadModelStore } from './projection/ports.js';
 
@@ -23,6 +24,8 @@ export const TOKENS = {
   runtime: Symbol('ProjectionRuntime') as ServiceIdentifier<ProjectionRuntime>,
   consumer: Symbol('StreamConsumer') as ServiceIdentifier<StreamConsumer>,
   fanOut: Symbol('FanOutDispatcher') as ServiceIdentifier<FanOutDispatcher>,
+  /** `null` when the read models are not in DynamoDB (a store was supplied). */
+  registry: Symbol('GenerationRegistry') as ServiceIdentifier<GenerationRegistry | null>,
   /** `null` when parking is off. */
   redriver: Symbol('Redriver') as ServiceIdentifier<Redriver | null>,
 } as const;

@@ -1,13 +1,16 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { generationOf, type Projection, type SumProjection, type ViewProjection } from '../../src/projection/define.js';
+import type { Projection, SumProjection, ViewProjection } from '../../src/projection/define.js';
 import type { ReadModelRow } from '../../src/projection/ports.js';
+import { currentGeneration } from '../../src/projection/read-model.js';
 import { itemKeyFromAttributes } from '../../src/records/item-key.js';
 import { DEFAULT_TABLE_NAMES, type TableNames } from './layout.js';
+import { DynamoDbGenerationRegistry } from './rebuild-state.js';
 import { DynamoDbReadModelStore } from './store.js';
 
 /**
  * Reads a projection's current read model, for the application that serves it: a view's row by the source
- * item's key, a sum's group merged over its shards, or every row.
+ * item's key, a sum's group merged over its shards, or every row. "Current" is the generation readers use:
+ * the one a rebuild last promoted.
  */
 export interface ReadModelClient {
   view(projection: ViewProjection, key: Record<string, unknown>): Promise<Record<string, unknown> | undefined>;
@@ -18,9 +21,12 @@ export interface ReadModelClient {
 export function createReadModelClient(client: DynamoDBClient, tables: TableNames = DEFAULT_TABLE_NAMES): ReadModelClient {
   // Reads never touch checkpoints, so the consumer name is irrelevant here.
   const store = new DynamoDbReadModelStore({ client, consumer: 'reader', tables });
+  const registry = new DynamoDbGenerationRegistry(client, tables.readModels);
   return {
-    view: (projection, key) => store.readView(generationOf(projection), itemKeyFromAttributes(key)),
-    sum: (projection, group) => store.readSum(generationOf(projection), group),
-    rows: (projection) => store.rows(generationOf(projection), projection.kind),
+    view: async (projection, key) => store.readView(await currentGeneration(registry, projection), itemKeyFromAttributes(key)),
+    sum: async (projection, group) => store.readSum(await currentGeneration(registry, projection), group),
+    rows: async function* (projection) {
+      yield* store.rows(await currentGeneration(registry, projection), projection.kind);
+    },
   };
 }

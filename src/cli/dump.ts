@@ -1,6 +1,7 @@
 import { DynamoDbReadModelStore } from '../../adapters/dynamodb/store.js';
 import { toExactJson } from '../json.js';
-import { generationOf } from '../projection/define.js';
+import { DynamoDbGenerationRegistry } from '../../adapters/dynamodb/rebuild-state.js';
+import { currentGeneration } from '../projection/read-model.js';
 import { connect, type ConnectionOptions } from './connection.js';
 import { loadProjections, selectProjection } from './load-projections.js';
 
@@ -13,8 +14,9 @@ export async function dump(name: string, options: DumpOptions, write: (line: str
   const projection = selectProjection(await loadProjections(options.projections), name);
   const { client, config, tables } = connect(options);
   const store = new DynamoDbReadModelStore({ client, consumer: config.STREAMFOLD_CONSUMER, tables });
+  const generation = await currentGeneration(new DynamoDbGenerationRegistry(client, tables.readModels), projection);
   let rows = 0;
-  for await (const row of store.rows(generationOf(projection), projection.kind)) {
+  for await (const row of store.rows(generation, projection.kind)) {
     write(toExactJson({ key: row.key, value: row.value }));
     rows += 1;
   }

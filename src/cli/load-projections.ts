@@ -45,12 +45,15 @@ export async function loadModule(modulePath: string): Promise<{ projections: Pro
   return { projections, fanOut: [...fanOut] };
 }
 
+/** The projection of that name; of several versions, the newest. */
 export function selectProjection(projections: readonly Projection[], name: string): Projection {
-  const projection = projections.find((candidate) => candidate.name === name);
+  const projection = projections
+    .filter((candidate) => candidate.name === name)
+    .sort((a, b) => b.version - a.version)[0];
   if (projection === undefined) {
     throw new StreamfoldError(
       'CONFIGURATION',
-      `no projection named "${name}"; the module has ${projections.map((p) => p.name).join(', ')}`,
+      `no projection named "${name}"; the module has ${[...new Set(projections.map((p) => p.name))].join(', ')}`,
       { field: 'projection' },
     );
   }

@@ -1,9 +1,11 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { errorMessage } from '../errors.js';
+import { toExactJson } from '../json.js';
 import { createLogger, type LogLevel } from '../logging.js';
 import { dump } from './dump.js';
 import { formatRedrive, listParked, redriveParked } from './parked.js';
+import { rebuild, verify } from './rebuild.js';
 import { formatReplaySummary, replay } from './replay.js';
 
 const wholeNumber =
@@ -59,6 +61,44 @@ export function program(out: (text: string) => void = (text) => process.stdout.w
   ).action(async (name: string, options) => {
     await dump(name, options, out);
   });
+  withConnection(
+    root
+      .command('rebuild')
+      .description("build a projection's generation from a scan of its source table, beside the live consumer")
+      .argument('<projection>', 'projection name')
+      .requiredOption('--projections <module>', 'JS or TS module exporting projections')
+      .requiredOption('--table <source>', 'the source table')
+      .option('--segments <n>', 'parallel scan segments', wholeNumber(1), 4)
+      .option('--rate <items>', 'items a second, all segments together (default: unlimited)', wholeNumber(1))
+      .option('--page-size <n>', 'items a page', wholeNumber(1), 100)
+      .option('--restart', 'start over instead of resuming an unfinished rebuild', false),
+  ).action(async (name: string, options) => {
+    const summary = await rebuild(name, options, logger());
+    out(
+      `rebuilt ${summary.generation} from ${options.table}: ${summary.readThisRun} items read by this run ` +
+        `(${summary.readInAll} in all${summary.resumed ? ', resumed' : ''}), ${summary.applied} applied, ` +
+        `${summary.skipped} already newer, ${summary.parked} parked; readers now use ${summary.generation}`,
+    );
+    out(`items read per segment: ${summary.segments.map((segment, index) => `${index}:${segment.read}`).join(' ')}`);
+  });
+  withConnection(
+    root
+      .command('verify')
+      .description('recompute a projection from a scan of its source table and print every difference')
+      .argument('<projection>', 'projection name')
+      .requiredOption('--projections <module>', 'JS or TS module exporting projections')
+      .requiredOption('--table <source>', 'the source table')
+      .option('--segments <n>', 'parallel scan segments', wholeNumber(1), 4),
+  ).action(async (name: string, options) => {
+    const result = await verify(name, options);
+    for (const drift of result.drift) out(toExactJson(drift));
+    out(
+      `verify ${result.generation}: ${result.itemsScanned} items scanned, ${result.expectedRows} rows expected, ` +
+        `${result.storedRows} stored, ${result.drift.length === 0 ? 'no drift' : `${result.drift.length} differences`}`,
+    );
+    if (result.drift.length > 0) process.exitCode = 1;
+  });
+
   const parked = root.command('parked').description('records a projection could not apply, kept with their error');
   withConnection(
     parked

@@ -6,6 +6,7 @@ export interface ShardInfo {
 
 export type ShardPosition =
   | { readonly type: 'TRIM_HORIZON' }
+  | { readonly type: 'LATEST' }
   | { readonly type: 'AT_SEQUENCE_NUMBER'; readonly sequence: string };
 
 export interface RecordPage {

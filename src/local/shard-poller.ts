@@ -69,3 +69,37 @@ export function parentsFirst(shards: readonly ShardInfo[]): ShardInfo[] {
   }
   return ordered;
 }
+
+export interface FollowOptions extends PollOptions {
+  readonly from: 'LATEST' | 'TRIM_HORIZON';
+  /** Set to stop: the follower then reads until a read comes back empty, and returns. */
+  readonly stop: { stopped: boolean };
+  readonly pauseMs?: number;
+}
+
+/**
+ * Follows a stream the way a live Lambda consumer does, from its latest record (or the trim horizon),
+ * delivering each read as a batch, until told to stop and caught up.
+ */
+export async function followStream(options: FollowOptions): Promise<DeliveryTotals> {
+  const totals = emptyTotals();
+  const shards = parentsFirst(await options.source.shards(options.streamArn));
+  await Promise.all(
+    shards.map(async (shard) => {
+      let iterator: string | undefined = await options.source.iterator(options.streamArn, shard.shardId, { type: options.from });
+      while (iterator !== undefined) {
+        const page = await options.source.read(iterator);
+        iterator = page.nextIterator;
+        const records = page.records.map((record) => ({ ...(record as object), eventSourceARN: options.streamArn }));
+        for (let start = 0; start < records.length; start += options.batchSize ?? 100) {
+          await deliverBatch(records.slice(start, start + (options.batchSize ?? 100)), options.handle, options.maxRetries ?? 3, totals);
+        }
+        if (records.length === 0) {
+          if (options.stop.stopped) return;
+          await new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? 50));
+        }
+      }
+    }),
+  );
+  return totals;
+}

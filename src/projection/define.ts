@@ -50,6 +50,15 @@ export interface ViewProjection<Schema extends z.ZodType = z.ZodType, State exte
    * it. Must be pure and must not mutate `state`: the runtime may fold the same events again after a retry.
    */
   evolve(state: State | undefined, event: ProjectionEvent<z.output<Schema>>): State | undefined;
+  /**
+   * `image` when a row follows from the item's latest image alone, so a table scan can rebuild it;
+   * `history` (the default) when it depends on earlier changes, which a scan of a state table cannot see.
+   */
+  readonly dependsOn?: 'image' | 'history';
+  /**
+   * Row fields that a scan cannot reproduce (such as the time of the last change): `verify` leaves them out.
+   */
+  readonly volatileFields?: readonly string[];
 }
 
 export interface SumProjection<Schema extends z.ZodType = z.ZodType> extends ProjectionBase<Schema> {
@@ -115,12 +124,16 @@ export function generationOf(projection: Pick<Projection, 'name' | 'version'>): 
   return `${projection.name}#v${projection.version}`;
 }
 
-/** Several projections in one consumer must not share a read model. */
+/**
+ * Several projections in one consumer must not share a read model. Two versions of one projection may run
+ * side by side (while the newer one is rebuilt), since each writes its own generation.
+ */
 export function assertDistinctProjections(projections: readonly Projection[]): void {
   const seen = new Set<string>();
   for (const projection of projections) {
-    if (seen.has(projection.name)) throw invalid(projection.name, 'two projections of one consumer share this name');
-    seen.add(projection.name);
+    const generation = generationOf(projection);
+    if (seen.has(generation)) throw invalid(projection.name, `two projections of one consumer share ${generation}`);
+    seen.add(generation);
   }
   if (projections.length === 0) {
     throw new StreamfoldError('INVALID_PROJECTION', 'a consumer needs at least one projection');
