@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ordersTruth } from '../../src/local/orders-truth.js';
 import { ordersWorkload } from '../../src/local/orders-workload.js';
 import { seededRandom, shuffle } from '../../src/local/random.js';
+import { expectedTotalsLines as expectedLines } from '../support/expectations.js';
 import { localClient, localEndpoint, ordersWithRecords, uniqueName } from '../support/local-dynamodb.js';
 
 const run = promisify(execFile);
@@ -36,12 +36,7 @@ beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'streamfold-cli-'));
 });
 
-function expectedTotalsLines(): string[] {
-  const truth = ordersTruth(source.finalItems);
-  return [...truth.customerTotals]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([customer, totals]) => `{"key":${JSON.stringify(customer)},"value":{"amount":${totals.amount},"orders":${totals.orders}}}`);
-}
+const expectedTotalsLines = (): string[] => expectedLines(source.finalItems);
 
 describe('streamfold replay and dump', () => {
   it('replays a records file, then dump prints exactly the totals of the final table', async () => {

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { ordersTruth, compareRows, type Difference } from '../../src/local/orders-truth.js';
+import { generationOf } from '../../src/projection/define.js';
 import type { ReadModelReader } from '../../src/projection/ports.js';
 import { readAllRows } from '../../src/projection/read-model.js';
 import { customerTotals } from '../../projections/customer-totals.js';
@@ -10,10 +11,16 @@ import { orderView } from '../../projections/order-view.js';
 export async function differencesFromTruth(
   reader: ReadModelReader,
   finalItems: readonly Record<string, unknown>[],
+  version = 1,
 ): Promise<Difference[]> {
   const truth = ordersTruth(finalItems);
   const rows = async (projection: Parameters<typeof readAllRows>[1]) =>
-    new Map((await readAllRows(reader, projection)).map((row) => [keyOf(row.key), row.value]));
+    new Map(
+      (await readAllRows(reader, projection, generationOf({ name: projection.name, version }))).map((row) => [
+        keyOf(row.key),
+        row.value,
+      ]),
+    );
   const views = new Map(
     [...(await rows(orderView))].map(([key, value]) => [
       key,
@@ -33,4 +40,11 @@ export async function expectMatchesTruth(reader: ReadModelReader, finalItems: re
 
 function keyOf(key: unknown): string {
   return typeof key === 'string' ? key : String((key as { orderId?: unknown }).orderId);
+}
+
+/** What `streamfold dump customer-totals` must print for these final items, line for line. */
+export function expectedTotalsLines(finalItems: readonly Record<string, unknown>[]): string[] {
+  return [...ordersTruth(finalItems).customerTotals]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([customer, totals]) => `{"key":${JSON.stringify(customer)},"value":{"amount":${totals.amount},"orders":${totals.orders}}}`);
 }
