@@ -44,7 +44,7 @@ export function progressReporter(
   intervalMs = 1000,
   now: () => number = Date.now,
 ): (progress: RebuildProgress) => void {
-  let last = 0;
+  let last = Number.NEGATIVE_INFINITY;
   return (progress) => {
     if (stream.isTTY === true) {
       stream.write(`\r\u001b[2K${progressBar(progress)}${progress.done ? '\n' : ''}`);
