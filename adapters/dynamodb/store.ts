@@ -41,6 +41,7 @@ import {
   shardSortKey,
   sumFields,
   sumRowPartition,
+  VIEW_SORT_KEY,
   viewRowKey,
   type SdkItem,
   type TableNames,
@@ -359,7 +360,7 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
       );
       for (const item of page.Items ?? []) {
         if (kind === 'view') {
-          if (item[ATTR.sk]?.S === 'view') yield { key: decodeItemKeyAttributes(item), value: decodeViewValue(item) };
+          if (item[ATTR.sk]?.S === VIEW_SORT_KEY) yield { key: decodeItemKeyAttributes(item), value: decodeViewValue(item) };
         } else {
           const group = item[ATTR.group]?.S;
           if (group !== undefined) addInto(groups, group, sumFields(item));

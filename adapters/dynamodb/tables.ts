@@ -15,37 +15,21 @@ export async function createStreamfoldTables(
   tables: TableNames = DEFAULT_TABLE_NAMES,
 ): Promise<void> {
   await Promise.all([
-    ensureTable(client, {
-      TableName: tables.readModels,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: ATTR.pk, AttributeType: 'S' },
-        { AttributeName: ATTR.sk, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: ATTR.pk, KeyType: 'HASH' },
-        { AttributeName: ATTR.sk, KeyType: 'RANGE' },
-      ],
-    }),
-    ensureTable(client, {
-      TableName: tables.checkpoints,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: ATTR.pk, AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: ATTR.pk, KeyType: 'HASH' }],
-    }),
-    ensureTable(client, {
-      TableName: tables.parked,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: ATTR.pk, AttributeType: 'S' },
-        { AttributeName: ATTR.sk, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: ATTR.pk, KeyType: 'HASH' },
-        { AttributeName: ATTR.sk, KeyType: 'RANGE' },
-      ],
-    }),
+    ensureTable(client, keyedTable(tables.readModels, true)),
+    ensureTable(client, keyedTable(tables.checkpoints, false)),
+    ensureTable(client, keyedTable(tables.parked, true)),
   ]);
+}
+
+/** An on-demand table keyed by a string `pk`, and a string `sk` when it has a sort key. */
+function keyedTable(name: string, sorted: boolean): CreateTableCommandInput {
+  const keys = sorted ? [ATTR.pk, ATTR.sk] : [ATTR.pk];
+  return {
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: keys.map((attribute) => ({ AttributeName: attribute, AttributeType: 'S' })),
+    KeySchema: keys.map((attribute, index) => ({ AttributeName: attribute, KeyType: index === 0 ? 'HASH' : 'RANGE' })),
+  };
 }
 
 export async function ensureTable(client: DynamoDBClient, input: CreateTableCommandInput): Promise<void> {
