@@ -4,6 +4,8 @@ import { StreamfoldError } from './errors.js';
 /** The consumer's settings, read from environment variables once per container. */
 export const ConfigSchema = z.object({
   STREAMFOLD_CONSUMER: z.string().min(1).max(200).default('default'),
+  /** The source table: records of any other table are refused (and parked) rather than folded. */
+  STREAMFOLD_SOURCE_TABLE: z.string().min(3).max(255).optional(),
   STREAMFOLD_READ_MODEL_TABLE: z.string().min(3).max(255).default('streamfold-read-models'),
   STREAMFOLD_CHECKPOINT_TABLE: z.string().min(3).max(255).default('streamfold-checkpoints'),
   STREAMFOLD_PARKED_TABLE: z.string().min(3).max(255).default('streamfold-parked'),

@@ -46,7 +46,7 @@ export class StreamConsumer {
     private readonly logger: Logger,
     private readonly fanOut?: FanOutDispatcher,
     private readonly registry?: GenerationRegistry,
-    private readonly now: () => number = Date.now,
+    private readonly options: { readonly sourceTable?: string | undefined; readonly now?: () => number } = {},
   ) {}
 
   /**
@@ -75,7 +75,10 @@ export class StreamConsumer {
    */
   async process(records: readonly unknown[]): Promise<BatchReport> {
     await this.adoptGenerations();
-    const decoded = records.some(isKinesisRecord) ? decodeKinesisRecords(records) : decodeRecords(records);
+    const decodeOptions = { table: this.options.sourceTable };
+    const decoded = records.some(isKinesisRecord)
+      ? decodeKinesisRecords(records, decodeOptions)
+      : decodeRecords(records, decodeOptions);
     const ordered = orderByKey(decoded);
     // A record whose item cannot be told is parked when parking is on. Otherwise it is a barrier: no run
     // goes past its sequence (past nothing if it has none), since it might belong to any of them.
@@ -144,7 +147,7 @@ export class StreamConsumer {
       keys: batch.runs.length,
       failedKeys: failedKeys.size,
       published: dispatched?.published ?? 0,
-      lagMs: newestTime === undefined ? undefined : Math.max(0, this.now() - newestTime),
+      lagMs: newestTime === undefined ? undefined : Math.max(0, (this.options.now ?? Date.now)() - newestTime),
     };
     this.logger.info({ stats, lowestFailedIdentifier: lowestFailed }, 'batch processed');
     // Lambda restarts the shard from the lowest reported identifier: reporting one is enough, and what

@@ -122,9 +122,14 @@ export function buildContainer(projections: readonly Projection[], overrides: Co
         [TOKENS.config, TOKENS.store, TOKENS.deadLetters, TOKENS.logger, TOKENS.projections],
       );
       bind(TOKENS.consumer).toResolvedValue(
-        (runtime: ProjectionRuntime, logger: Logger, fanOut: FanOutDispatcher, registry: GenerationRegistry | null) =>
-          new StreamConsumer(runtime, logger, fanOut, registry ?? undefined),
-        [TOKENS.runtime, TOKENS.logger, TOKENS.fanOut, TOKENS.registry],
+        (
+          config: Config,
+          runtime: ProjectionRuntime,
+          logger: Logger,
+          fanOut: FanOutDispatcher,
+          registry: GenerationRegistry | null,
+        ) => new StreamConsumer(runtime, logger, fanOut, registry ?? undefined, { sourceTable: config.STREAMFOLD_SOURCE_TABLE }),
+        [TOKENS.config, TOKENS.runtime, TOKENS.logger, TOKENS.fanOut, TOKENS.registry],
       );
       bind(TOKENS.redriver).toResolvedValue(
         (store: ReadModelStore, deadLetters: DeadLetterStore | null, logger: Logger, all: readonly Projection[]) =>

@@ -17,19 +17,36 @@ const KINDS: Record<DynamoDBStreamRecord['eventName'], ChangeKind> = {
   REMOVE: 'remove',
 };
 
+export interface DecodeOptions {
+  /** The table this consumer reads: a record of another table is refused, naming both. */
+  readonly table?: string | undefined;
+}
+
 /** Decodes every record of a batch on its own: a malformed record fails alone. */
-export function decodeRecords(records: readonly unknown[]): DecodeResult[] {
-  return records.map((record, index) => decodeRecord(record, index));
+export function decodeRecords(records: readonly unknown[], options: DecodeOptions = {}): DecodeResult[] {
+  return records.map((record, index) => decodeRecord(record, index, undefined, options));
 }
 
 /**
  * Decodes one Lambda DynamoDB stream record. `identifier` is how Lambda names it in `batchItemFailures`:
  * its own sequence number for DynamoDB Streams, the Kinesis sequence number when it came through Kinesis.
  */
-export function decodeRecord(record: unknown, index: number, identifier?: string): DecodeResult {
+export function decodeRecord(
+  record: unknown,
+  index: number,
+  identifier?: string,
+  options: DecodeOptions = {},
+): DecodeResult {
   const location = locate(record, index);
   try {
     const event = decodeValidRecord(record, index, location.key);
+    if (options.table !== undefined && event.source.table !== undefined && event.source.table !== options.table) {
+      throw new StreamfoldError(
+        'MALFORMED_RECORD',
+        `the record is from table ${event.source.table}; this consumer reads ${options.table}`,
+        { field: `Records[${index}].eventSourceARN` },
+      );
+    }
     return { ok: true, index, identifier: identifier ?? event.sequence, event, record };
   } catch (error) {
     const cause = isStreamfoldError(error)

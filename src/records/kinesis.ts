@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { StreamfoldError } from '../errors.js';
 import { isPlainRecord } from './attribute-value.js';
 import type { DecodeResult } from './change-event.js';
-import { decodeRecord } from './decode.js';
+import { decodeRecord, type DecodeOptions } from './decode.js';
 
 /**
  * Kinesis Data Streams for DynamoDB: each Kinesis record carries one DynamoDB change record as base64 JSON,
@@ -33,11 +33,11 @@ export function isKinesisRecord(record: unknown): boolean {
   return isPlainRecord(record) && isPlainRecord(record.kinesis);
 }
 
-export function decodeKinesisRecords(records: readonly unknown[]): DecodeResult[] {
-  return records.map((record, index) => decodeKinesisRecord(record, index));
+export function decodeKinesisRecords(records: readonly unknown[], options: DecodeOptions = {}): DecodeResult[] {
+  return records.map((record, index) => decodeKinesisRecord(record, index, options));
 }
 
-export function decodeKinesisRecord(record: unknown, index: number): DecodeResult {
+export function decodeKinesisRecord(record: unknown, index: number, options: DecodeOptions = {}): DecodeResult {
   const envelope = KinesisRecordSchema.safeParse(record);
   const identifier = envelope.success ? envelope.data.kinesis.sequenceNumber : undefined;
   const failure = (message: string, field: string, cause?: unknown): DecodeResult => ({
@@ -84,7 +84,7 @@ export function decodeKinesisRecord(record: unknown, index: number): DecodeResul
       SequenceNumber: kinesisOrderingSequence(micros, data.eventID),
     },
   };
-  return decodeRecord(streamShaped, index, identifier);
+  return decodeRecord(streamShaped, index, identifier, options);
 }
 
 /**
