@@ -41,107 +41,170 @@ export const DYNAMODB_MAX_NESTING_DEPTH = 32;
 
 const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** Thrown with the dotted path of the value that could not be decoded; the decoder adds the record. */
+/**
+ * Thrown with the dotted path of the value that could not be decoded; the decoder adds the record. The path
+ * is built on the way out of a failure, so decoding a valid item allocates no path strings.
+ */
 export class AttributeDecodeError extends StreamfoldError {
   constructor(message: string, field: string) {
     super('MALFORMED_RECORD', message, { field });
   }
 }
 
+/** A failure deep inside an attribute: its message, and the path below the attribute, outermost first. */
+class NestedFailure {
+  constructor(
+    readonly message: string,
+    readonly below: string,
+  ) {}
+
+  under(segment: string): NestedFailure {
+    return new NestedFailure(this.message, `${segment}${this.below}`);
+  }
+}
+
 /**
- * Decodes a map of attributes (an item image) into a plain object. Keys are created with
- * `Object.fromEntries`, which defines own properties, so a `__proto__` attribute is data and never a prototype.
+ * Decodes a map of attributes (an item image) into a plain object. A `__proto__` attribute is defined as an
+ * own property, so it is data and never a prototype; every other name is assigned directly.
  */
 export function decodeItem(map: unknown, path: string): Item {
   if (!isPlainRecord(map)) throw new AttributeDecodeError('an item image must be a map of attributes', path);
-  return decodeMap(map, path, 0);
+  try {
+    return decodeMap(map, 0);
+  } catch (error) {
+    if (error instanceof NestedFailure) throw new AttributeDecodeError(error.message, `${path}${error.below}`);
+    throw error;
+  }
 }
 
-export function decodeAttribute(value: unknown, path: string, depth = 0): ItemValue {
-  if (depth > DYNAMODB_MAX_NESTING_DEPTH) {
-    throw new AttributeDecodeError(`nested deeper than DynamoDB's ${DYNAMODB_MAX_NESTING_DEPTH} levels`, path);
+export function decodeAttribute(value: unknown, path: string): ItemValue {
+  try {
+    return decodeValue(value, 0);
+  } catch (error) {
+    if (error instanceof NestedFailure) throw new AttributeDecodeError(error.message, `${path}${error.below}`);
+    throw error;
   }
-  if (!isPlainRecord(value)) throw new AttributeDecodeError('an attribute value must be an object', path);
-  const types = Object.keys(value);
-  if (types.length !== 1) {
-    throw new AttributeDecodeError(
-      `an attribute value must have exactly one type, found ${types.length === 0 ? 'none' : types.join(', ')}`,
-      path,
+}
+
+function decodeValue(value: unknown, depth: number): ItemValue {
+  if (depth > DYNAMODB_MAX_NESTING_DEPTH) {
+    throw new NestedFailure(`nested deeper than DynamoDB's ${DYNAMODB_MAX_NESTING_DEPTH} levels`, '');
+  }
+  if (!isPlainRecord(value)) throw new NestedFailure('an attribute value must be an object', '');
+  let type: string | undefined;
+  let count = 0;
+  for (const name in value) {
+    if (!Object.hasOwn(value, name)) continue;
+    type = name;
+    count += 1;
+  }
+  if (count !== 1 || type === undefined) {
+    throw new NestedFailure(
+      `an attribute value must have exactly one type, found ${count === 0 ? 'none' : Object.keys(value).join(', ')}`,
+      '',
     );
   }
-  const type = types[0] as string;
   const inner: unknown = value[type];
   switch (type) {
     case 'S':
-      return expectString(inner, `${path}.S`);
+      if (typeof inner !== 'string') throw new NestedFailure(`expected a string, got ${describe(inner)}`, '.S');
+      return inner;
     case 'N':
-      return decodeNumber(inner, `${path}.N`);
+      return numberOf(inner, '.N');
     case 'B':
-      return decodeBinary(inner, `${path}.B`);
+      return binaryOf(inner, '.B');
     case 'BOOL':
-      if (typeof inner !== 'boolean') throw new AttributeDecodeError('BOOL must be true or false', `${path}.BOOL`);
+      if (typeof inner !== 'boolean') throw new NestedFailure('BOOL must be true or false', '.BOOL');
       return inner;
     case 'NULL':
-      if (inner !== true) throw new AttributeDecodeError('NULL must be true', `${path}.NULL`);
+      if (inner !== true) throw new NestedFailure('NULL must be true', '.NULL');
       return null;
-    case 'L':
-      return expectArray(inner, `${path}.L`).map((element, index) =>
-        decodeAttribute(element, `${path}.L[${index}]`, depth + 1),
-      );
+    case 'L': {
+      if (!Array.isArray(inner)) throw new NestedFailure(`expected a list, got ${describe(inner)}`, '.L');
+      const list: ItemValue[] = new Array<ItemValue>(inner.length);
+      for (let index = 0; index < inner.length; index += 1) {
+        try {
+          list[index] = decodeValue(inner[index], depth + 1);
+        } catch (error) {
+          throw error instanceof NestedFailure ? error.under(`.L[${index}]`) : error;
+        }
+      }
+      return list;
+    }
     case 'M':
-      if (!isPlainRecord(inner)) throw new AttributeDecodeError('M must be a map', `${path}.M`);
-      return decodeMap(inner, `${path}.M`, depth + 1);
+      if (!isPlainRecord(inner)) throw new NestedFailure('M must be a map', '.M');
+      try {
+        return decodeMap(inner, depth + 1);
+      } catch (error) {
+        throw error instanceof NestedFailure ? error.under('.M') : error;
+      }
     case 'SS':
-      return decodeSet(inner, `${path}.SS`, expectString);
+      return setOf(inner, '.SS', (element, at) => {
+        if (typeof element !== 'string') throw new NestedFailure(`expected a string, got ${describe(element)}`, at);
+        return element;
+      });
     case 'NS':
-      return decodeSet(inner, `${path}.NS`, decodeNumber);
+      return setOf(inner, '.NS', numberOf);
     case 'BS':
-      return decodeSet(inner, `${path}.BS`, decodeBinary);
+      return setOf(inner, '.BS', binaryOf);
     default:
-      throw new AttributeDecodeError(`unknown attribute type "${truncate(type)}"`, path);
+      throw new NestedFailure(`unknown attribute type "${truncate(type)}"`, '');
   }
 }
 
-function decodeMap(map: Record<string, unknown>, path: string, depth: number): Item {
-  return Object.fromEntries(
-    Object.entries(map).map(([name, attribute]) => [name, decodeAttribute(attribute, `${path}.${name}`, depth)]),
-  ) as Item;
+function decodeMap(map: Record<string, unknown>, depth: number): Item {
+  const item: Item = {};
+  for (const name in map) {
+    if (!Object.hasOwn(map, name)) continue;
+    let value: ItemValue;
+    try {
+      value = decodeValue(map[name], depth);
+    } catch (error) {
+      throw error instanceof NestedFailure ? error.under(`.${name}`) : error;
+    }
+    if (name === '__proto__') Object.defineProperty(item, name, { value, enumerable: true, writable: true, configurable: true });
+    else item[name] = value;
+  }
+  return item;
 }
 
-function decodeSet<T>(value: unknown, path: string, decode: (element: unknown, path: string) => T): Set<T> {
-  const elements = expectArray(value, path);
-  if (elements.length === 0) throw new AttributeDecodeError('a set cannot be empty', path);
-  return new Set(elements.map((element, index) => decode(element, `${path}[${index}]`)));
+function setOf<T>(value: unknown, segment: string, decode: (element: unknown, at: string) => T): Set<T> {
+  if (!Array.isArray(value)) throw new NestedFailure(`expected a list, got ${describe(value)}`, segment);
+  if (value.length === 0) throw new NestedFailure('a set cannot be empty', segment);
+  const set = new Set<T>();
+  value.forEach((element, index) => set.add(decode(element, `${segment}[${index}]`)));
+  return set;
 }
 
-export function decodeNumber(value: unknown, path: string): ExactNumber {
-  return parseNumberText(value, path).toJS();
-}
+/** Up to 15 significant digits a decimal string converts to a double and back unchanged. */
+const SHORT_NUMBER = /^-?(?:0|[1-9]\d{0,14})(?:\.\d{1,15})?$/;
 
-function parseNumberText(value: unknown, path: string): Decimal {
-  const text = expectString(value, path);
+function numberOf(value: unknown, at: string): ExactNumber {
+  if (typeof value !== 'string') throw new NestedFailure(`expected a string, got ${describe(value)}`, at);
+  // The common case, without BigInt: `+ 0` turns -0 into 0, as DynamoDB has no negative zero.
+  if (SHORT_NUMBER.test(value) && value.replace(/^-?0*\.?0*/, '').replace('.', '').length <= 15) return Number(value) + 0;
   try {
-    return Decimal.parse(text).assertStorable();
+    return Decimal.parse(value).assertStorable().toJS();
   } catch (error) {
-    throw new AttributeDecodeError(error instanceof Error ? error.message : String(error), path);
+    throw new NestedFailure(error instanceof Error ? error.message : String(error), at);
   }
 }
 
-function decodeBinary(value: unknown, path: string): Uint8Array {
+function binaryOf(value: unknown, at: string): Uint8Array {
   if (value instanceof Uint8Array) return value;
-  const text = expectString(value, path);
-  if (!BASE64_PATTERN.test(text)) throw new AttributeDecodeError('binary must be base64', path);
-  return new Uint8Array(Buffer.from(text, 'base64'));
+  if (typeof value !== 'string') throw new NestedFailure(`expected a string, got ${describe(value)}`, at);
+  if (!BASE64_PATTERN.test(value)) throw new NestedFailure('binary must be base64', at);
+  return new Uint8Array(Buffer.from(value, 'base64'));
 }
 
-function expectString(value: unknown, path: string): string {
-  if (typeof value !== 'string') throw new AttributeDecodeError(`expected a string, got ${describe(value)}`, path);
-  return value;
-}
-
-function expectArray(value: unknown, path: string): unknown[] {
-  if (!Array.isArray(value)) throw new AttributeDecodeError(`expected a list, got ${describe(value)}`, path);
-  return value;
+/** Decodes a number attribute's text: exact, as `Decimal.toJS` says. */
+export function decodeNumber(value: unknown, path: string): ExactNumber {
+  try {
+    return numberOf(value, '');
+  } catch (error) {
+    if (error instanceof NestedFailure) throw new AttributeDecodeError(error.message, path);
+    throw error;
+  }
 }
 
 export function isPlainRecord(value: unknown): value is Record<string, unknown> {

@@ -63,6 +63,7 @@ export class Decimal {
     if (value instanceof Decimal) return value;
     if (typeof value === 'bigint') return Decimal.of(value, 0);
     if (typeof value === 'number') {
+      if (Number.isSafeInteger(value)) return Decimal.of(BigInt(value), 0);
       if (!Number.isFinite(value)) {
         throw new StreamfoldError('INVALID_NUMBER', `${value} cannot be stored: DynamoDB numbers are finite`);
       }

@@ -1,11 +1,12 @@
 import type { z } from 'zod';
 import { StreamfoldError, isStreamfoldError } from '../errors.js';
 import { decodeItem, isPlainRecord, type Item } from './attribute-value.js';
-import type { ChangeEvent, ChangeKind, DecodeResult } from './change-event.js';
+import type { ChangeEvent, ChangeKind, ChangeSource, DecodeResult } from './change-event.js';
 import { itemKeyFromKeys, type ItemKey } from './item-key.js';
 import { isSequence } from './sequence.js';
 import {
   DynamoDBStreamRecordSchema,
+  isWellFormedRecord,
   TTL_PRINCIPAL,
   type DynamoDBStreamRecord,
   type StreamViewType,
@@ -67,9 +68,14 @@ export function decodeRecord(
 
 function decodeValidRecord(record: unknown, index: number, key: ItemKey | undefined): ChangeEvent {
   const prefix = `Records[${index}]`;
-  const parsed = DynamoDBStreamRecordSchema.safeParse(record);
-  if (!parsed.success) throw envelopeError(parsed.error, prefix);
-  const { data } = parsed;
+  let data: DynamoDBStreamRecord;
+  if (isWellFormedRecord(record)) {
+    data = record;
+  } else {
+    const parsed = DynamoDBStreamRecordSchema.safeParse(record);
+    if (!parsed.success) throw envelopeError(parsed.error, prefix);
+    data = parsed.data;
+  }
   const body = data.dynamodb;
   const itemKey = key ?? itemKeyFromKeys(body.Keys, `${prefix}.dynamodb.Keys`);
   const kind = KINDS[data.eventName];
@@ -88,11 +94,7 @@ function decodeValidRecord(record: unknown, index: number, key: ItemKey | undefi
     viewType: body.StreamViewType,
     ttlExpiry: kind === 'remove' && data.userIdentity?.principalId === TTL_PRINCIPAL,
     replay: false,
-    source: {
-      table: data.tableName ?? tableFromStreamArn(data.eventSourceARN),
-      streamArn: data.eventSourceARN,
-      region: data.awsRegion,
-    },
+    source: sourceOf(data.tableName, data.eventSourceARN, data.awsRegion),
   };
 }
 
@@ -148,6 +150,20 @@ function envelopeError(error: z.ZodError, prefix: string): StreamfoldError {
   const issue = error.issues[0];
   const field = issue === undefined ? prefix : [prefix, ...issue.path.map(String)].join('.');
   return new StreamfoldError('MALFORMED_RECORD', issue?.message ?? 'invalid record', { field, cause: error });
+}
+
+const sources = new Map<string, ChangeSource>();
+
+/** One shared, frozen description per source: a batch's records nearly always share theirs. */
+function sourceOf(tableName: string | undefined, streamArn: string | undefined, region: string | undefined): ChangeSource {
+  const id = `${tableName ?? ''}\u0000${streamArn ?? ''}\u0000${region ?? ''}`;
+  let source = sources.get(id);
+  if (source === undefined) {
+    source = Object.freeze({ table: tableName ?? tableFromStreamArn(streamArn), streamArn, region });
+    if (sources.size > 1000) sources.clear();
+    sources.set(id, source);
+  }
+  return source;
 }
 
 /** `arn:aws:dynamodb:eu-west-1:123456789012:table/Orders/stream/2024-01-01T00:00:00.000` → `Orders`. */

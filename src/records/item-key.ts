@@ -14,6 +14,12 @@ export interface ItemKey {
  */
 export function itemKeyFromKeys(keys: unknown, path: string): ItemKey {
   if (!isPlainRecord(keys)) throw new AttributeDecodeError('Keys must be a map of attributes', path);
+  // The common case, a single string partition key, without sorting or building the general form.
+  const only = singleName(keys);
+  const value = only === undefined ? undefined : keys[only];
+  if (only !== undefined && isPlainRecord(value) && typeof value.S === 'string' && singleName(value) === 'S') {
+    return { id: `{${JSON.stringify(only)}:{"S":${JSON.stringify(value.S)}}}`, attributes: { [only]: value.S } };
+  }
   const names = Object.keys(keys).sort();
   if (names.length === 0 || names.length > 2) {
     throw new AttributeDecodeError(`Keys must hold a partition key and at most a sort key, found ${names.length}`, path);
@@ -46,4 +52,15 @@ export function itemKeyFromAttributes(attributes: Record<string, unknown>): Item
     Object.entries(attributes).map(([name, value]) => [name, encodeAttribute(value, name)]),
   );
   return itemKeyFromKeys(wire, 'key');
+}
+
+/** The object's only own property name, or `undefined` if it has none or several. */
+function singleName(object: Record<string, unknown>): string | undefined {
+  let only: string | undefined;
+  for (const name in object) {
+    if (!Object.hasOwn(object, name)) continue;
+    if (only !== undefined) return undefined;
+    only = name;
+  }
+  return only;
 }

@@ -10,19 +10,28 @@ export function isSequence(value: unknown): value is string {
   return typeof value === 'string' && SEQUENCE_PATTERN.test(value);
 }
 
+/** Compares digit strings as integers, in place: it runs for every pair a sort of a batch compares. */
 export function compareSequences(a: string, b: string): -1 | 0 | 1 {
-  const left = stripLeadingZeros(a);
-  const right = stripLeadingZeros(b);
-  if (left.length !== right.length) return left.length < right.length ? -1 : 1;
-  return left === right ? 0 : left < right ? -1 : 1;
+  const from = firstSignificant(a);
+  const other = firstSignificant(b);
+  const length = a.length - from;
+  if (length !== b.length - other) return length < b.length - other ? -1 : 1;
+  for (let offset = 0; offset < length; offset += 1) {
+    const left = a.charCodeAt(from + offset);
+    const right = b.charCodeAt(other + offset);
+    if (left !== right) return left < right ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Index of the first digit that is not a leading zero (the last digit for zero itself). */
+function firstSignificant(digits: string): number {
+  let index = 0;
+  while (index < digits.length - 1 && digits.charCodeAt(index) === 48) index += 1;
+  return index;
 }
 
 /** Left-padded to a fixed width, so that DynamoDB's string order is numeric order in stored checkpoints. */
 export function padSequence(sequence: string): string {
-  return stripLeadingZeros(sequence).padStart(SEQUENCE_MAX_DIGITS, '0');
-}
-
-function stripLeadingZeros(sequence: string): string {
-  const stripped = sequence.replace(/^0+/, '');
-  return stripped === '' ? '0' : stripped;
+  return sequence.slice(firstSignificant(sequence)).padStart(SEQUENCE_MAX_DIGITS, '0');
 }

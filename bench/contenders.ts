@@ -1,0 +1,199 @@
+import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { createDynamoDbClient } from '../adapters/dynamodb/client.js';
+import { ensureTable } from '../adapters/dynamodb/tables.js';
+import { createStreamfoldTables } from '../adapters/dynamodb/tables.js';
+import { createHandler } from '../src/lambda/handler.js';
+import { silentLogger } from '../src/logging.js';
+import type { Projection } from '../src/projection/define.js';
+import { readAllRows } from '../src/projection/read-model.js';
+import { applyRecordTheTutorialWay, type BaselineProjection } from './baselines/tutorial.js';
+import { meter, type Meter } from './meter.js';
+
+/** The read models a contender ended with, in one shape for comparing with the truth. */
+export interface ReadModels {
+  readonly customerTotals: Map<string, Record<string, unknown>>;
+  readonly statusCounts: Map<string, Record<string, unknown>>;
+  readonly orders: Map<string, Record<string, unknown>>;
+}
+
+export interface Contender {
+  readonly meter: Meter;
+  handle(batch: readonly Record<string, unknown>[]): Promise<void>;
+  readModels(): Promise<ReadModels>;
+}
+
+export interface ContenderKind {
+  readonly name: string;
+  readonly label: string;
+  setup(endpoint: string, projections: readonly Projection[], run: string): Promise<Contender>;
+}
+
+function meteredClient(endpoint: string): { client: DynamoDBClient; meter: Meter } {
+  const client = createDynamoDbClient({ endpoint });
+  return { client, meter: meter(client) };
+}
+
+async function baselineTable(client: DynamoDBClient, name: string): Promise<void> {
+  await ensureTable(client, {
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+  });
+}
+
+/** The baselines keep all their rows in one table, `pk` = `<projection>#<key>`. */
+async function baselineReadModels(client: DynamoDBClient, table: string): Promise<ReadModels> {
+  const models: ReadModels = { customerTotals: new Map(), statusCounts: new Map(), orders: new Map() };
+  let startKey: Record<string, never> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey }));
+    for (const raw of page.Items ?? []) {
+      const { pk, ...row } = unmarshall(raw) as { pk: string } & Record<string, unknown>;
+      const [projection, key = ''] = pk.split('#');
+      if (projection === 'customer-totals') {
+        if (Number(row.orders ?? 0) !== 0 || Number(row.amount ?? 0) !== 0) models.customerTotals.set(key, row);
+      } else if (projection === 'order-status-counts') {
+        if (Number(row.orders ?? 0) !== 0) models.statusCounts.set(key, row);
+      } else {
+        models.orders.set(key, row);
+      }
+    }
+    startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
+  } while (startKey !== undefined);
+  return models;
+}
+
+const names = (projections: readonly Projection[]) => new Set(projections.map((projection) => projection.name as BaselineProjection));
+
+/** A: the tutorial handler, records one after the other, an UpdateCommand with ADD per change. */
+export const tutorial: ContenderKind = {
+  name: 'A',
+  label: 'A: UpdateCommand ADD per record',
+  async setup(endpoint, projections, run) {
+    const { client, meter: counts } = meteredClient(endpoint);
+    const table = `bench-a-${run}`;
+    await baselineTable(client, table);
+    counts.reset();
+    const documents = DynamoDBDocumentClient.from(client);
+    const wanted = names(projections);
+    return {
+      meter: counts,
+      handle: async (batch) => {
+        for (const record of batch) await applyRecordTheTutorialWay(documents, table, wanted, record);
+      },
+      readModels: () => baselineReadModels(client, table),
+    };
+  },
+};
+
+/** B: the same logic in Powertools' BatchProcessor, with a partial batch response. */
+export const powertoolsBatch: ContenderKind = {
+  name: 'B',
+  label: 'B: Powertools BatchProcessor',
+  async setup(endpoint, projections, run) {
+    const { client, meter: counts } = meteredClient(endpoint);
+    const table = `bench-b-${run}`;
+    await baselineTable(client, table);
+    counts.reset();
+    const documents = DynamoDBDocumentClient.from(client);
+    const wanted = names(projections);
+    const processor = new BatchProcessor(EventType.DynamoDBStreams);
+    const recordHandler = async (record: Record<string, unknown>) => applyRecordTheTutorialWay(documents, table, wanted, record);
+    return {
+      meter: counts,
+      handle: async (batch) => {
+        await processPartialResponse({ Records: batch } as never, recordHandler as never, processor);
+      },
+      readModels: () => baselineReadModels(client, table),
+    };
+  },
+};
+
+/** C: B, with Powertools' idempotency utility around each record (keyed by its eventID). */
+export const powertoolsIdempotent: ContenderKind = {
+  name: 'C',
+  label: 'C: B + Powertools idempotency',
+  async setup(endpoint, projections, run) {
+    const { client, meter: counts } = meteredClient(endpoint);
+    const table = `bench-c-${run}`;
+    const idempotencyTable = `bench-c-idempotency-${run}`;
+    await baselineTable(client, table);
+    await ensureTable(client, {
+      TableName: idempotencyTable,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+    });
+    counts.reset();
+    const documents = DynamoDBDocumentClient.from(client);
+    const wanted = names(projections);
+    const processor = new BatchProcessor(EventType.DynamoDBStreams);
+    const config = new IdempotencyConfig({ eventKeyJmesPath: 'eventID' });
+    // As in Lambda, where the handler registers its context (it bounds how long a record stays in progress).
+    config.registerLambdaContext({ getRemainingTimeInMillis: () => 300_000 } as never);
+    const recordHandler = makeIdempotent(
+      async (record: Record<string, unknown>) => applyRecordTheTutorialWay(documents, table, wanted, record),
+      {
+        persistenceStore: new DynamoDBPersistenceLayer({ tableName: idempotencyTable, awsSdkV3Client: client }),
+        config,
+      },
+    );
+    return {
+      meter: counts,
+      handle: async (batch) => {
+        await processPartialResponse({ Records: batch } as never, recordHandler as never, processor);
+      },
+      readModels: () => baselineReadModels(client, table),
+    };
+  },
+};
+
+export const streamfold: ContenderKind = {
+  name: 'streamfold',
+  label: 'streamfold',
+  async setup(endpoint, projections, run) {
+    const { client, meter: counts } = meteredClient(endpoint);
+    const tables = { readModels: `bench-s-rm-${run}`, checkpoints: `bench-s-cp-${run}`, parked: `bench-s-pk-${run}` };
+    await createStreamfoldTables(client, tables);
+    const handler = createHandler({
+      projections,
+      dynamoDbClient: client,
+      logger: silentLogger,
+      config: {
+        STREAMFOLD_READ_MODEL_TABLE: tables.readModels,
+        STREAMFOLD_CHECKPOINT_TABLE: tables.checkpoints,
+        STREAMFOLD_PARKED_TABLE: tables.parked,
+      },
+    });
+    // The first invocation records the projections' current generation: setup, not work.
+    await handler({ Records: [] });
+    counts.reset();
+    return {
+      meter: counts,
+      handle: async (batch) => {
+        const response = await handler({ Records: batch });
+        if (response.batchItemFailures.length > 0) throw new Error(`streamfold reported ${response.batchItemFailures[0]?.itemIdentifier}`);
+      },
+      readModels: async () => {
+        const models: ReadModels = { customerTotals: new Map(), statusCounts: new Map(), orders: new Map() };
+        for (const projection of projections) {
+          const rows = await readAllRows(handler.store, projection);
+          for (const row of rows) {
+            if (projection.name === 'customer-totals') models.customerTotals.set(String(row.key), row.value);
+            else if (projection.name === 'order-status-counts') models.statusCounts.set(String(row.key), row.value);
+            else models.orders.set(String((row.key as { orderId: string }).orderId), row.value);
+          }
+        }
+        return models;
+      },
+    };
+  },
+};
+
+export const CONTENDERS: readonly ContenderKind[] = [tutorial, powertoolsBatch, powertoolsIdempotent, streamfold];
