@@ -1,7 +1,10 @@
 import { StreamfoldError } from './errors.js';
 import type { Logger } from './logging.js';
 import type { FanOutDispatcher } from './fanout/dispatcher.js';
-import type { ProjectionRuntime } from './projection/runtime.js';
+import type { EventLog } from './eventlog/define.js';
+import { orderByStream, type Misuse, type StreamBatch } from './eventlog/streams.js';
+import type { GapReport } from './projection/ports.js';
+import type { KeyOutcome, ProjectionRuntime } from './projection/runtime.js';
 import type { GenerationRegistry } from './rebuild/ports.js';
 import type { DecodeResult, UndecodableRecord } from './records/change-event.js';
 import { decodeRecords } from './records/decode.js';
@@ -25,6 +28,10 @@ export interface BatchStats {
   readonly failedKeys: number;
   /** Messages fan-out delivered. */
   readonly published: number;
+  /** Event logs: gaps in a stream's versions open past the log's timeout. */
+  readonly gaps: number;
+  /** Event logs: changes to event items, which are reported and not folded. */
+  readonly misuse: number;
   /** Now minus the newest applied record's time, in milliseconds. */
   readonly lagMs: number | undefined;
 }
@@ -35,19 +42,32 @@ export interface BatchReport extends BatchResponse {
 }
 
 /**
+ * A set of projections fed from the same records: the state projections, keyed by item and ordered by
+ * stream sequence; or the projections of one event log, keyed by stream and ordered by version.
+ */
+export interface ConsumerLane {
+  readonly runtime: ProjectionRuntime;
+  /** Event logs order by version within a stream; state tables by sequence within an item. */
+  readonly log?: EventLog | undefined;
+}
+
+/**
  * One batch, from raw records to the answer Lambda expects. The Lambda handler, the local poller and the
  * replay command all go through here: they differ only in where batches come from.
  */
 export class StreamConsumer {
   private adopted: Promise<void> | undefined;
+  private readonly lanes: readonly ConsumerLane[];
 
   constructor(
-    private readonly runtime: ProjectionRuntime,
+    runtime: ProjectionRuntime | readonly ConsumerLane[],
     private readonly logger: Logger,
     private readonly fanOut?: FanOutDispatcher,
     private readonly registry?: GenerationRegistry,
     private readonly options: { readonly sourceTable?: string | undefined; readonly now?: () => number } = {},
-  ) {}
+  ) {
+    this.lanes = Array.isArray(runtime) ? runtime : [{ runtime: runtime as ProjectionRuntime }];
+  }
 
   /**
    * On a projection's first deployment its version becomes the one readers use; later versions wait for
@@ -58,7 +78,7 @@ export class StreamConsumer {
     if (registry === undefined) return Promise.resolve();
     this.adopted ??= (async () => {
       const oldest = new Map<string, number>();
-      for (const projection of this.runtime.projections) {
+      for (const projection of this.lanes.flatMap((lane) => lane.runtime.projections)) {
         oldest.set(projection.name, Math.min(projection.version, oldest.get(projection.name) ?? projection.version));
       }
       await Promise.all([...oldest].map(([name, version]) => registry.adopt(name, version)));
@@ -79,80 +99,134 @@ export class StreamConsumer {
     const decoded = records.some(isKinesisRecord)
       ? decodeKinesisRecords(records, decodeOptions)
       : decodeRecords(records, decodeOptions);
-    const ordered = orderByKey(decoded);
-    // A record whose item cannot be told is parked when parking is on. Otherwise it is a barrier: no run
-    // goes past its sequence (past nothing if it has none), since it might belong to any of them.
-    const unplacedParked = await this.runtime.parkUnreadable(ordered.unplaced);
-    const barrier = unplacedParked ? undefined : barrierOf(ordered.unplaced);
-    const batch = barrier === undefined ? ordered : { ...ordered, runs: ordered.runs.map((run) => cut(run, barrier)) };
-    const outcomes = await this.runtime.apply(batch.runs);
+    const results = await Promise.all(this.lanes.map((lane) => this.processLane(lane, decoded)));
+
     // Fan-out comes after the projections applied, and only for what they applied or took before.
-    const dispatched = this.fanOut?.enabled
-      ? await this.fanOut.dispatch(batch.runs.map((run, index) => ({ run, stopAt: outcomes[index]?.failure?.sequence })))
-      : undefined;
+    const publishing = results[0];
+    const dispatched =
+      this.fanOut?.enabled && publishing !== undefined
+        ? await this.fanOut.dispatch(
+            publishing.runs.map((run, index) => ({ run, stopAt: publishing.outcomes[index]?.failure?.sequence })),
+          )
+        : undefined;
+    for (const failure of dispatched?.failures ?? []) publishing?.stop(failure.key, failure.sequence, failure.error);
 
-    // Every record not taken now comes again: Lambda restarts from the lowest identifier reported.
-    const notTaken = new Set<RunStep>();
-    const errors: StreamfoldError[] = [];
-    const failedKeys = new Set<string>();
-    const stopKey = (keyId: string, from: string, error: StreamfoldError): void => {
-      const run = batch.runs.find((candidate) => candidate.key.id === keyId);
-      for (const step of run?.steps ?? []) if (compareSequences(step.sequence, from) >= 0) notTaken.add(step);
-      failedKeys.add(keyId);
-      errors.push(error);
-    };
-    let applied = 0;
-    let parked = (dispatched?.parked ?? 0) + (unplacedParked ? ordered.unplaced.length : 0);
-    let stale = 0;
-    let newestTime: number | undefined;
-    for (const outcome of outcomes) {
-      applied += outcome.applied;
-      parked += outcome.parked;
-      stale += outcome.stale;
-      if (outcome.newestTime !== undefined && (newestTime === undefined || outcome.newestTime > newestTime)) {
-        newestTime = outcome.newestTime;
+    const identifiers = results.flatMap((result) => result.notTaken.map((step) => identifierOf(step)));
+    const errors = results.flatMap((result) => result.errors);
+    for (const result of results) {
+      for (const record of result.unplacedReported) {
+        errors.push(record.error);
+        identifiers.push(record.identifier ?? this.lowestIdentifierOf(decoded, record));
+        this.logger
+          .child({ eventID: record.eventID, sequence: record.sequence })
+          .error({ err: record.error.toJSON(), code: record.error.code }, record.error.message);
       }
-      if (outcome.failure !== undefined) stopKey(outcome.key.id, outcome.failure.sequence, outcome.failure.error);
     }
-    for (const failure of dispatched?.failures ?? []) stopKey(failure.key, failure.sequence, failure.error);
-    const identifiers = [...notTaken].map(identifierOf);
-    let failed = notTaken.size;
-    if (barrier !== undefined) {
-      ordered.runs.forEach((run, index) => {
-        const kept = new Set(batch.runs[index]?.steps);
-        for (const step of run.steps) {
-          if (kept.has(step)) continue;
-          failed += 1;
-          identifiers.push(identifierOf(step));
-        }
-      });
-    }
-    for (const record of unplacedParked ? [] : ordered.unplaced) {
-      failed += 1;
-      errors.push(record.error);
-      identifiers.push(record.identifier ?? this.lowestIdentifierOf(decoded, record));
+    const sum = (pick: (result: LaneResult) => number) => results.reduce((total, result) => total + pick(result), 0);
+    const newest = Math.max(...results.map((result) => result.newestTime ?? Number.NEGATIVE_INFINITY));
+    const gaps = results.flatMap((result) => result.gaps);
+    for (const gap of gaps) {
       this.logger
-        .child({ eventID: record.eventID, sequence: record.sequence })
-        .error({ err: record.error.toJSON(), code: record.error.code }, record.error.message);
+        .child({ projection: gap.projection, key: gap.stream })
+        .warn({ missing: gap.missing, held: gap.held, openForMs: gap.openForMs }, 'a gap in an event stream is still open');
     }
-
     const lowestFailed = lowest(identifiers);
     const stats: BatchStats = {
       records: records.length,
-      applied,
-      parked,
-      stale,
-      duplicates: batch.duplicates,
-      failed,
-      keys: batch.runs.length,
-      failedKeys: failedKeys.size,
+      applied: sum((result) => result.applied),
+      parked: sum((result) => result.parked) + (dispatched?.parked ?? 0),
+      stale: sum((result) => result.stale),
+      duplicates: sum((result) => result.duplicates),
+      failed: sum((result) => result.notTaken.length + result.unplacedReported.length),
+      keys: sum((result) => result.runs.length),
+      failedKeys: sum((result) => result.failedKeys.size),
       published: dispatched?.published ?? 0,
-      lagMs: newestTime === undefined ? undefined : Math.max(0, (this.options.now ?? Date.now)() - newestTime),
+      gaps: gaps.length,
+      misuse: sum((result) => result.misuse),
+      lagMs: Number.isFinite(newest) ? Math.max(0, (this.options.now ?? Date.now)() - newest) : undefined,
     };
     this.logger.info({ stats, lowestFailedIdentifier: lowestFailed }, 'batch processed');
     // Lambda restarts the shard from the lowest reported identifier: reporting one is enough, and what
     // follows it and was applied is skipped as stale on redelivery.
     return { batchItemFailures: lowestFailed === undefined ? [] : [{ itemIdentifier: lowestFailed }], stats, errors };
+  }
+
+  private async processLane(lane: ConsumerLane, decoded: readonly DecodeResult[]): Promise<LaneResult> {
+    const ordered = lane.log === undefined ? orderByKey(decoded) : orderByStream(decoded, lane.log);
+    // A record whose item cannot be told is parked when parking is on. Otherwise, for a state table, it is a
+    // barrier: no run goes past its sequence (past nothing if it has none), since it might belong to any of
+    // them. An event log needs no barrier: versions, not arrival, order a stream.
+    const unplacedParked = await lane.runtime.parkUnreadable(ordered.unplaced);
+    const barrier = unplacedParked || lane.log !== undefined ? undefined : barrierOf(ordered.unplaced);
+    const runs = barrier === undefined ? ordered.runs : ordered.runs.map((run) => cut(run, barrier));
+    let misuse = 0;
+    if ('misuse' in ordered) {
+      misuse = (ordered as StreamBatch).misuse.length;
+      await this.reportMisuse(lane, (ordered as StreamBatch).misuse);
+    }
+    const outcomes = await lane.runtime.apply(runs);
+
+    const notTaken = new Set<RunStep>();
+    const errors: StreamfoldError[] = [];
+    const failedKeys = new Set<string>();
+    const stop = (keyId: string, from: string, error: StreamfoldError): void => {
+      const run = runs.find((candidate) => candidate.key.id === keyId);
+      for (const step of run?.steps ?? []) if (compareSequences(step.sequence, from) >= 0) notTaken.add(step);
+      failedKeys.add(keyId);
+      errors.push(error);
+    };
+    for (const outcome of outcomes) {
+      if (outcome.failure !== undefined) stop(outcome.key.id, outcome.failure.sequence, outcome.failure.error);
+    }
+    if (barrier !== undefined) {
+      ordered.runs.forEach((run, index) => {
+        const kept = new Set(runs[index]?.steps);
+        for (const step of run.steps) if (!kept.has(step)) notTaken.add(step);
+      });
+    }
+    let newestTime: number | undefined;
+    for (const outcome of outcomes) {
+      if (outcome.newestTime !== undefined && (newestTime === undefined || outcome.newestTime > newestTime)) newestTime = outcome.newestTime;
+    }
+    return {
+      runs,
+      outcomes,
+      stop,
+      get notTaken() {
+        return [...notTaken];
+      },
+      errors,
+      failedKeys,
+      unplacedReported: unplacedParked ? [] : ordered.unplaced,
+      applied: outcomes.reduce((total, outcome) => total + outcome.applied, 0),
+      parked: outcomes.reduce((total, outcome) => total + outcome.parked, 0) + (unplacedParked ? ordered.unplaced.length : 0),
+      stale: outcomes.reduce((total, outcome) => total + outcome.stale, 0),
+      duplicates: ordered.duplicates,
+      misuse,
+      gaps: outcomes.flatMap((outcome) => outcome.gaps),
+      newestTime,
+    };
+  }
+
+  /** An event log is append-only: a change to an event item is reported (and parked), never folded. */
+  private async reportMisuse(lane: ConsumerLane, misuse: readonly Misuse[]): Promise<void> {
+    if (misuse.length === 0) return;
+    const errors = misuse.map(
+      ({ event }) =>
+        new StreamfoldError('MALFORMED_RECORD', `an event log is append-only: this ${event.kind} of an event item is not folded`, {
+          eventID: event.eventID,
+          key: event.key.id,
+          sequence: event.sequence,
+        }),
+    );
+    misuse.forEach(({ event }, index) => {
+      this.logger
+        .child({ key: event.key.id, sequence: event.sequence, eventID: event.eventID })
+        .error({ err: errors[index]?.toJSON() }, 'change to an event item');
+    });
+    await lane.runtime.parkMisuse(
+      misuse.map((entry, index) => ({ ...entry, error: errors[index] as StreamfoldError })),
+    );
   }
 
   /**
@@ -170,6 +244,24 @@ export class StreamConsumer {
     }
     return found;
   }
+}
+
+interface LaneResult {
+  readonly runs: readonly KeyRun[];
+  readonly outcomes: readonly KeyOutcome[];
+  /** Marks a key as failed from a sequence on (fan-out uses it after the fact). */
+  readonly stop: (keyId: string, from: string, error: StreamfoldError) => void;
+  readonly notTaken: readonly RunStep[];
+  readonly errors: StreamfoldError[];
+  readonly failedKeys: ReadonlySet<string>;
+  readonly unplacedReported: readonly UndecodableRecord[];
+  readonly applied: number;
+  readonly parked: number;
+  readonly stale: number;
+  readonly duplicates: number;
+  readonly misuse: number;
+  readonly gaps: readonly GapReport[];
+  readonly newestTime: number | undefined;
 }
 
 /** No run goes past the lowest sequence of a record that could not be placed; past nothing if one has none. */

@@ -5,7 +5,7 @@ import { DynamoDbDeadLetterStore } from '../adapters/dynamodb/dead-letters.js';
 import { DynamoDbGenerationRegistry } from '../adapters/dynamodb/rebuild-state.js';
 import { DynamoDbReadModelStore } from '../adapters/dynamodb/store.js';
 import { loadConfig, tableNames, type Config } from './config.js';
-import { StreamConsumer } from './consumer.js';
+import { StreamConsumer, type ConsumerLane } from './consumer.js';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgePublisher } from '../adapters/eventbridge/publisher.js';
@@ -15,7 +15,8 @@ import { StreamfoldError } from './errors.js';
 import { defineFanOut, type FanOut } from './fanout/define.js';
 import { FanOutDispatcher, type FanOutRoute } from './fanout/dispatcher.js';
 import { createLogger, type Logger } from './logging.js';
-import type { Projection } from './projection/define.js';
+import { lanesOf } from './lanes.js';
+import { isStateProjection, type AnyProjection } from './projection/kinds.js';
 import type { DeadLetterStore, ReadModelStore } from './projection/ports.js';
 import { Redriver } from './projection/redrive.js';
 import { ProjectionRuntime } from './projection/runtime.js';
@@ -41,7 +42,7 @@ export interface ConsumerOverrides {
  * The composition root: the only place that knows inversify and wires ports to adapters. The Lambda handler
  * builds it once per container; the engine's classes take plain constructor arguments.
  */
-export function buildContainer(projections: readonly Projection[], overrides: ConsumerOverrides = {}): Container {
+export function buildContainer(projections: readonly AnyProjection[], overrides: ConsumerOverrides = {}): Container {
   const container = new Container({ defaultScope: 'Singleton' });
   container.load(
     new ContainerModule(({ bind }) => {
@@ -107,34 +108,31 @@ export function buildContainer(projections: readonly Projection[], overrides: Co
     }),
     new ContainerModule(({ bind }) => {
       bind(TOKENS.projections).toConstantValue(projections);
-      bind(TOKENS.runtime).toResolvedValue(
-        (
-          config: Config,
-          store: ReadModelStore,
-          deadLetters: DeadLetterStore | null,
-          logger: Logger,
-          all: readonly Projection[],
-        ) =>
-          new ProjectionRuntime(all, store, logger, {
-            maxRounds: config.STREAMFOLD_MAX_ROUNDS,
-            deadLetters: deadLetters ?? undefined,
-          }),
-        [TOKENS.config, TOKENS.store, TOKENS.deadLetters, TOKENS.logger, TOKENS.projections],
+      bind(TOKENS.lanes).toResolvedValue(
+        (config: Config, store: ReadModelStore, deadLetters: DeadLetterStore | null, logger: Logger) =>
+          lanesOf(projections, (members, planner) =>
+            new ProjectionRuntime(members, store, logger, {
+              maxRounds: config.STREAMFOLD_MAX_ROUNDS,
+              deadLetters: deadLetters ?? undefined,
+              planner,
+            }),
+          ),
+        [TOKENS.config, TOKENS.store, TOKENS.deadLetters, TOKENS.logger],
       );
       bind(TOKENS.consumer).toResolvedValue(
         (
           config: Config,
-          runtime: ProjectionRuntime,
+          lanes: readonly ConsumerLane[],
           logger: Logger,
           fanOut: FanOutDispatcher,
           registry: GenerationRegistry | null,
-        ) => new StreamConsumer(runtime, logger, fanOut, registry ?? undefined, { sourceTable: config.STREAMFOLD_SOURCE_TABLE }),
-        [TOKENS.config, TOKENS.runtime, TOKENS.logger, TOKENS.fanOut, TOKENS.registry],
+        ) => new StreamConsumer(lanes, logger, fanOut, registry ?? undefined, { sourceTable: config.STREAMFOLD_SOURCE_TABLE }),
+        [TOKENS.config, TOKENS.lanes, TOKENS.logger, TOKENS.fanOut, TOKENS.registry],
       );
       bind(TOKENS.redriver).toResolvedValue(
-        (store: ReadModelStore, deadLetters: DeadLetterStore | null, logger: Logger, all: readonly Projection[]) =>
-          deadLetters === null ? null : new Redriver(all, store, deadLetters, logger),
-        [TOKENS.store, TOKENS.deadLetters, TOKENS.logger, TOKENS.projections],
+        (store: ReadModelStore, deadLetters: DeadLetterStore | null, logger: Logger) =>
+          deadLetters === null ? null : new Redriver(projections.filter(isStateProjection), store, deadLetters, logger),
+        [TOKENS.store, TOKENS.deadLetters, TOKENS.logger],
       );
     }),
   );
@@ -149,12 +147,14 @@ export interface Composition {
   readonly dynamoDbStore: DynamoDbReadModelStore;
   readonly deadLetters: DeadLetterStore | null;
   readonly redriver: Redriver | null;
+  readonly lanes: readonly ConsumerLane[];
+  /** The first lane's runtime: the one of the state projections, if there are any. */
   readonly runtime: ProjectionRuntime;
   readonly registry: GenerationRegistry | null;
   readonly logger: Logger;
 }
 
-export function compose(projections: readonly Projection[], overrides: ConsumerOverrides = {}): Composition {
+export function compose(projections: readonly AnyProjection[], overrides: ConsumerOverrides = {}): Composition {
   const container = buildContainer(projections, overrides);
   return {
     config: container.get(TOKENS.config),
@@ -163,7 +163,8 @@ export function compose(projections: readonly Projection[], overrides: ConsumerO
     dynamoDbStore: container.get(TOKENS.dynamoDbStore),
     deadLetters: container.get(TOKENS.deadLetters),
     redriver: container.get(TOKENS.redriver),
-    runtime: container.get(TOKENS.runtime),
+    lanes: container.get(TOKENS.lanes),
+    runtime: (container.get(TOKENS.lanes)[0] as ConsumerLane).runtime,
     registry: container.get(TOKENS.registry),
     logger: container.get(TOKENS.logger),
   };
@@ -198,3 +199,5 @@ function missingDestination(fanOut: FanOut, variable: string): StreamfoldError {
     field: variable,
   });
 }
+
+export type { AnyProjection };

@@ -11,6 +11,15 @@ export type {
 } from './projection/define.js';
 export { exactInteger, exactNumber } from './projection/schemas.js';
 export { defineFanOut, type FanOut, type FanOutTarget } from './fanout/define.js';
+export {
+  defineEventLog,
+  defineEventProjection,
+  type DomainEvent,
+  type EventLog,
+  type EventProjection,
+  type EventSumProjection,
+  type EventViewProjection,
+} from './eventlog/define.js';
 export { defaultMessage } from './fanout/message.js';
 export { Decimal, type ExactNumber } from './records/decimal.js';
 export type { Item, ItemValue } from './records/attribute-value.js';

@@ -3,12 +3,11 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { FanOutDispatcher } from './fanout/dispatcher.js';
 import type { DynamoDbReadModelStore } from '../adapters/dynamodb/store.js';
 import type { Config } from './config.js';
-import type { StreamConsumer } from './consumer.js';
+import type { ConsumerLane, StreamConsumer } from './consumer.js';
+import type { AnyProjection } from './projection/kinds.js';
 import type { Logger } from './logging.js';
-import type { Projection } from './projection/define.js';
 import type { Redriver } from './projection/redrive.js';
 import type { GenerationRegistry } from './rebuild/ports.js';
-import type { ProjectionRuntime } from './projection/runtime.js';
 import type { DeadLetterStore, ReadModelStore } from './projection/ports.js';
 
 /** Typed service identifiers, in one place: only the composition root resolves them. */
@@ -20,8 +19,8 @@ export const TOKENS = {
   store: Symbol('ReadModelStore') as ServiceIdentifier<ReadModelStore>,
   /** `null` when parking is off: poison records are then reported as failed. */
   deadLetters: Symbol('DeadLetterStore') as ServiceIdentifier<DeadLetterStore | null>,
-  projections: Symbol('Projections') as ServiceIdentifier<readonly Projection[]>,
-  runtime: Symbol('ProjectionRuntime') as ServiceIdentifier<ProjectionRuntime>,
+  projections: Symbol('Projections') as ServiceIdentifier<readonly AnyProjection[]>,
+  lanes: Symbol('ConsumerLanes') as ServiceIdentifier<readonly ConsumerLane[]>,
   consumer: Symbol('StreamConsumer') as ServiceIdentifier<StreamConsumer>,
   fanOut: Symbol('FanOutDispatcher') as ServiceIdentifier<FanOutDispatcher>,
   /** `null` when the read models are not in DynamoDB (a store was supplied). */

@@ -79,6 +79,10 @@ export function encodeCheckpoint(consumer: string, key: ItemKey, checkpoint: Che
       const fields: Record<string, SdkAttributeValue> = { s: { S: padSequence(entry.sequence) } };
       if (entry.contribution !== undefined) fields.c = { M: encodeContribution(entry.contribution) };
       if (entry.blockedAt !== undefined) fields.b = { S: padSequence(entry.blockedAt) };
+      if (entry.pending !== undefined && entry.pending.size > 0) {
+        fields.q = { M: Object.fromEntries([...entry.pending].map(([version, record]) => [version, { S: JSON.stringify(record) }])) };
+      }
+      if (entry.pendingSince !== undefined) fields.t = { N: String(entry.pendingSince) };
       return [generation, { M: fields }];
     }),
   );
@@ -109,10 +113,16 @@ export function decodeCheckpoint(item: SdkItem): Checkpoint {
       throw new StreamfoldError('STORE_WRITE_FAILED', `checkpoint ${item[ATTR.pk]?.S ?? '?'} is malformed`);
     }
     const groups = value.M?.c?.M;
+    const pending = value.M?.q?.M;
     entries.set(generation, {
       sequence,
       contribution: groups === undefined ? undefined : decodeContribution(groups),
       blockedAt: value.M?.b?.S,
+      pending:
+        pending === undefined
+          ? undefined
+          : new Map(Object.entries(pending).map(([version, record]) => [version, JSON.parse(record.S ?? 'null') as unknown])),
+      pendingSince: value.M?.t?.N === undefined ? undefined : Number(value.M.t.N),
     });
   }
   return { revision, entries };

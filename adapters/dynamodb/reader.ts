@@ -1,7 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Projection, SumProjection, ViewProjection } from '../../src/projection/define.js';
+import type { SumProjection, ViewProjection } from '../../src/projection/define.js';
+import type { AnyProjection } from '../../src/projection/kinds.js';
 import type { ReadModelRow } from '../../src/projection/ports.js';
-import { currentGeneration } from '../../src/projection/read-model.js';
+import { currentGeneration, rowKind } from '../../src/projection/read-model.js';
 import { itemKeyFromAttributes } from '../../src/records/item-key.js';
 import { DEFAULT_TABLE_NAMES, type TableNames } from './layout.js';
 import { DynamoDbGenerationRegistry } from './rebuild-state.js';
@@ -15,7 +16,7 @@ import { DynamoDbReadModelStore } from './store.js';
 export interface ReadModelClient {
   view(projection: ViewProjection, key: Record<string, unknown>): Promise<Record<string, unknown> | undefined>;
   sum(projection: SumProjection, group: string): Promise<Record<string, unknown> | undefined>;
-  rows(projection: Projection): AsyncIterable<ReadModelRow>;
+  rows(projection: AnyProjection): AsyncIterable<ReadModelRow>;
 }
 
 export function createReadModelClient(client: DynamoDBClient, tables: TableNames = DEFAULT_TABLE_NAMES): ReadModelClient {
@@ -26,7 +27,7 @@ export function createReadModelClient(client: DynamoDBClient, tables: TableNames
     view: async (projection, key) => store.readView(await currentGeneration(registry, projection), itemKeyFromAttributes(key)),
     sum: async (projection, group) => store.readSum(await currentGeneration(registry, projection), group),
     rows: async function* (projection) {
-      yield* store.rows(await currentGeneration(registry, projection), projection.kind);
+      yield* store.rows(await currentGeneration(registry, projection), rowKind(projection));
     },
   };
 }

@@ -4,7 +4,14 @@ import {
   type DynamoDBClient,
   type StreamViewType,
 } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  PutCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { NumberValue } from '@aws-sdk/lib-dynamodb';
 import { waitForActive } from './tables.js';
 
@@ -12,6 +19,7 @@ export interface SourceTableSpec {
   readonly name: string;
   readonly partitionKey: string;
   readonly sortKey?: string;
+  readonly sortKeyType?: 'S' | 'N';
   readonly streamViewType: StreamViewType;
 }
 
@@ -37,14 +45,14 @@ export class SourceTable {
 
   /** Creates the table with its stream and answers the stream's ARN. */
   async create(): Promise<string> {
-    const { name, partitionKey, sortKey, streamViewType } = this.spec;
+    const { name, partitionKey, sortKey, sortKeyType, streamViewType } = this.spec;
     await this.client.send(
       new CreateTableCommand({
         TableName: name,
         BillingMode: 'PAY_PER_REQUEST',
         AttributeDefinitions: [
           { AttributeName: partitionKey, AttributeType: 'S' },
-          ...(sortKey === undefined ? [] : [{ AttributeName: sortKey, AttributeType: 'S' as const }]),
+          ...(sortKey === undefined ? [] : [{ AttributeName: sortKey, AttributeType: sortKeyType ?? ('S' as const) }]),
         ],
         KeySchema: [
           { AttributeName: partitionKey, KeyType: 'HASH' },
@@ -78,6 +86,22 @@ export class SourceTable {
         UpdateExpression: `SET ${sets.join(', ')}`,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  /** Appends items in one transaction, each only if it does not exist yet (an event log is append-only). */
+  async append(items: readonly PlainItem[]): Promise<void> {
+    await this.documents.send(
+      new TransactWriteCommand({
+        TransactItems: items.map((item) => ({
+          Put: {
+            TableName: this.spec.name,
+            Item: item,
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': this.spec.partitionKey },
+          },
+        })),
       }),
     );
   }

@@ -48,6 +48,15 @@ import {
 } from './layout.js';
 import { DynamoDbUsage } from './usage.js';
 
+export interface OpenGap {
+  readonly generation: string;
+  readonly stream: string;
+  readonly missing: string;
+  readonly held: readonly string[];
+  readonly since: number | undefined;
+  readonly blockedAt: string | undefined;
+}
+
 export const TRANSACT_MAX_ITEMS = 100;
 export const TRANSACT_MAX_BYTES = 4 * 1024 * 1024;
 export const BATCH_GET_MAX_KEYS = 100;
@@ -389,6 +398,39 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
     const fields = new Map<string, Decimal>();
     for (const item of page.Items ?? []) addAmounts(fields, sumFields(item));
     return sumRowValue(fields);
+  }
+
+  /** Event-log streams whose versions have a gap: what is missing, what waits behind it, since when. */
+  async *openGaps(generations: readonly string[]): AsyncIterable<OpenGap> {
+    const wanted = new Set(generations);
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      this.usage.request('Scan');
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tables.checkpoints,
+          FilterExpression: 'begins_with(#pk, :consumer)',
+          ExpressionAttributeNames: { '#pk': ATTR.pk },
+          ExpressionAttributeValues: { ':consumer': { S: `${this.consumer}#` } },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (item[ATTR.revision] === undefined) continue;
+        for (const [generation, entry] of decodeCheckpoint(item).entries) {
+          if (!wanted.has(generation) || entry.pending === undefined || entry.pending.size === 0) continue;
+          yield {
+            generation,
+            stream: item[ATTR.rowKey]?.S ?? '',
+            missing: (BigInt(entry.sequence) + 1n).toString(),
+            held: [...entry.pending.keys()],
+            since: entry.pendingSince,
+            blockedAt: entry.blockedAt,
+          };
+        }
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
   }
 
   async readView(generation: string, key: ItemKey): Promise<Record<string, unknown> | undefined> {

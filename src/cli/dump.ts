@@ -1,7 +1,7 @@
 import { DynamoDbReadModelStore } from '../../adapters/dynamodb/store.js';
 import { toExactJson } from '../json.js';
 import { DynamoDbGenerationRegistry } from '../../adapters/dynamodb/rebuild-state.js';
-import { currentGeneration } from '../projection/read-model.js';
+import { currentGeneration, rowKind } from '../projection/read-model.js';
 import { connect, type ConnectionOptions } from './connection.js';
 import { loadProjections, selectProjection } from './load-projections.js';
 
@@ -16,7 +16,7 @@ export async function dump(name: string, options: DumpOptions, write: (line: str
   const store = new DynamoDbReadModelStore({ client, consumer: config.STREAMFOLD_CONSUMER, tables });
   const generation = await currentGeneration(new DynamoDbGenerationRegistry(client, tables.readModels), projection);
   let rows = 0;
-  for await (const row of store.rows(generation, projection.kind)) {
+  for await (const row of store.rows(generation, rowKind(projection))) {
     write(toExactJson({ key: row.key, value: row.value }));
     rows += 1;
   }

@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { StreamfoldError } from '../errors.js';
 import { isFanOut, type FanOut } from '../fanout/define.js';
+import { isEventProjection } from '../eventlog/define.js';
 import { assertDistinctProjections, type Projection } from '../projection/define.js';
+import type { AnyProjection } from '../projection/kinds.js';
 
 const TYPESCRIPT = /\.[mc]?tsx?$/;
 
@@ -12,12 +14,12 @@ const TYPESCRIPT = /\.[mc]?tsx?$/;
  * exports that are projections. TypeScript modules are loaded through tsx, so `projections/index.ts` works
  * as it is.
  */
-export async function loadProjections(modulePath: string): Promise<Projection[]> {
+export async function loadProjections(modulePath: string): Promise<AnyProjection[]> {
   return (await loadModule(modulePath)).projections;
 }
 
 /** The projections and fan-outs a module exports. */
-export async function loadModule(modulePath: string): Promise<{ projections: Projection[]; fanOut: FanOut[] }> {
+export async function loadModule(modulePath: string): Promise<{ projections: AnyProjection[]; fanOut: FanOut[] }> {
   const path = resolve(modulePath);
   if (!existsSync(path)) {
     throw new StreamfoldError('CONFIGURATION', `no projections module at ${path}`, { field: '--projections' });
@@ -27,11 +29,11 @@ export async function loadModule(modulePath: string): Promise<{ projections: Pro
     register();
   }
   const exports = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  const found = new Set<Projection>();
+  const found = new Set<AnyProjection>();
   const fanOut = new Set<FanOut>();
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) value.forEach(visit);
-    else if (isProjection(value)) found.add(value);
+    else if (isProjection(value) || isEventProjection(value)) found.add(value);
     else if (isFanOut(value)) fanOut.add(value);
   };
   for (const value of Object.values(exports)) visit(value);
@@ -46,7 +48,7 @@ export async function loadModule(modulePath: string): Promise<{ projections: Pro
 }
 
 /** The projection of that name; of several versions, the newest. */
-export function selectProjection(projections: readonly Projection[], name: string): Projection {
+export function selectProjection(projections: readonly AnyProjection[], name: string): AnyProjection {
   const projection = projections
     .filter((candidate) => candidate.name === name)
     .sort((a, b) => b.version - a.version)[0];

@@ -5,6 +5,7 @@ import { toExactJson } from '../json.js';
 import { createLogger, type LogLevel } from '../logging.js';
 import { dump } from './dump.js';
 import { formatRedrive, listParked, redriveParked } from './parked.js';
+import { listGaps } from './gaps.js';
 import { rebuild, verify } from './rebuild.js';
 import { formatReplaySummary, replay } from './replay.js';
 
@@ -97,6 +98,16 @@ export function program(out: (text: string) => void = (text) => process.stdout.w
         `${result.storedRows} stored, ${result.drift.length === 0 ? 'no drift' : `${result.drift.length} differences`}`,
     );
     if (result.drift.length > 0) process.exitCode = 1;
+  });
+
+  withConnection(
+    root
+      .command('gaps')
+      .description('list event streams held back by a missing version, one JSON object a line')
+      .requiredOption('--projections <module>', 'JS or TS module exporting projections'),
+  ).action(async (options) => {
+    const gaps = await listGaps(options, out);
+    if (gaps > 0) process.exitCode = 1;
   });
 
   const parked = root.command('parked').description('records a projection could not apply, kept with their error');

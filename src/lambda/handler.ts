@@ -1,12 +1,11 @@
 import type { DynamoDbReadModelStore } from '../../adapters/dynamodb/store.js';
 import type { BatchReport } from '../consumer.js';
-import { compose, type ConsumerOverrides } from '../container.js';
+import { compose, type AnyProjection, type ConsumerOverrides } from '../container.js';
 import { StreamfoldError } from '../errors.js';
-import type { Projection } from '../projection/define.js';
 import { DynamoDBStreamEventSchema, type BatchResponse } from '../records/stream-record.js';
 
 export interface HandlerOptions extends ConsumerOverrides {
-  readonly projections: readonly Projection[];
+  readonly projections: readonly AnyProjection[];
 }
 
 export interface StreamHandler {

@@ -3,12 +3,16 @@ import { createDynamoDbClient } from '../../adapters/dynamodb/client.js';
 import { SourceTable } from '../../adapters/dynamodb/source-table.js';
 import { DynamoDbStreamSource } from '../../adapters/dynamodb/stream-source.js';
 import { createStreamfoldTables } from '../../adapters/dynamodb/tables.js';
+import eventSourced from '../../projections/event-sourced/index.js';
 import exampleProjections from '../../projections/index.js';
 import { toExactJson } from '../json.js';
 import { createHandler } from '../lambda/handler.js';
 import { createLogger } from '../logging.js';
 import { readAllRows } from '../projection/read-model.js';
 import { startDynamoDbLocal } from './dynamodb-local.js';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { orderEventsWorkload } from './order-events-workload.js';
+import { eventDifferences, eventTruth } from './order-events-truth.js';
 import { applyWorkload, ordersWorkload } from './orders-workload.js';
 import { compareRows, ordersTruth, type Difference } from './orders-truth.js';
 import { pollStream } from './shard-poller.js';
@@ -79,20 +83,59 @@ async function main(): Promise<number> {
       ...compareRows('order-status-counts', new Map(stored.statuses.map((r) => [String(r.key), r.value])), truth.statusCounts),
       ...compareRows('order-view', viewRows, truth.orders),
     ];
+    const events = await eventSourcedDemo(client, server.endpoint);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    if (differences.length === 0 && totals.failed === 0) {
+    if (differences.length === 0 && totals.failed === 0 && events.length === 0) {
       console.log(
         `\ncheck: PASS: the read models equal a fold of a scan of Orders (${truth.orders.size} orders, ` +
-          `${truth.customerTotals.size} customers, ${truth.statusCounts.size} statuses), in ${seconds} s`,
+          `${truth.customerTotals.size} customers, ${truth.statusCounts.size} statuses) and of OrderEvents, in ${seconds} s`,
       );
       return 0;
     }
-    console.log(`\ncheck: FAIL: ${differences.length} differences, ${totals.failed} records failed`);
+    console.log(`\ncheck: FAIL: ${differences.length + events.length} differences, ${totals.failed} records failed`);
     for (const difference of differences.slice(0, 20)) console.log(`  ${toExactJson(difference)}`);
+    for (const difference of events.slice(0, 20)) console.log(`  ${difference}`);
     return 1;
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * The event-sourced side: an `OrderEvents` table written several events to a transaction, its real stream
+ * records folded per stream in version order, checked against the events scanned back. Answers the
+ * differences (none when all is well).
+ */
+async function eventSourcedDemo(client: DynamoDBClient, endpoint: string): Promise<string[]> {
+  const table = new SourceTable(client, {
+    name: 'OrderEvents',
+    partitionKey: 'streamId',
+    sortKey: 'version',
+    sortKeyType: 'N',
+    streamViewType: 'NEW_IMAGE',
+  });
+  const streamArn = await table.create();
+  const transactions = orderEventsWorkload({ seed: 20261125, orders: 40, customers: 6 });
+  for (const transaction of transactions) await table.append(transaction as unknown as Record<string, unknown>[]);
+  const handler = createHandler({ projections: eventSourced, dynamoDbClient: client, logger: createLogger('warn') });
+  const streams = new DynamoDBStreamsClient({ endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const totals = await pollStream({
+    source: new DynamoDbStreamSource(streams),
+    streamArn,
+    handle: (records) => handler.invoke({ Records: records }),
+    batchSize: 100,
+  });
+  const [history, revenue] = eventSourced;
+  const historyRows = await readAllRows(handler.store, history!);
+  const revenueRows = await readAllRows(handler.store, revenue!);
+  console.log(
+    `\nOrderEvents (an event log): ${transactions.length} transactions, ${totals.records} events folded per stream in version order`,
+  );
+  console.log('order-history, the first three:');
+  for (const row of historyRows.slice(0, 3)) console.log(`  ${toExactJson(row.key)} ${toExactJson(row.value)}`);
+  console.log('revenue-per-day, the first five days:');
+  for (const row of revenueRows.slice(0, 5)) console.log(`  ${String(row.key)} ${toExactJson(row.value)}`);
+  return eventDifferences(eventTruth(await table.scan()), historyRows, revenueRows);
 }
 
 main().then(

@@ -128,7 +128,7 @@ export function generationOf(projection: Pick<Projection, 'name' | 'version'>): 
  * Several projections in one consumer must not share a read model. Two versions of one projection may run
  * side by side (while the newer one is rebuilt), since each writes its own generation.
  */
-export function assertDistinctProjections(projections: readonly Projection[]): void {
+export function assertDistinctProjections(projections: readonly Pick<Projection, 'name' | 'version'>[]): void {
   const seen = new Set<string>();
   for (const projection of projections) {
     const generation = generationOf(projection);

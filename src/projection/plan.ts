@@ -11,6 +11,7 @@ import {
   type ContributionAmounts,
   type KeyWrite,
   type LoadedState,
+  type GapReport,
   type ParkedRecord,
   type StoredViewRow,
   type SumDelta,
@@ -50,6 +51,8 @@ export interface KeyPlan {
   readonly failure: KeyFailure | undefined;
   /** Approximate time of the newest record applied, for lag. */
   readonly newestTime: number | undefined;
+  /** Event logs: gaps in a stream's versions open past the log's timeout. */
+  readonly gaps?: readonly GapReport[];
 }
 
 export interface Fold {
@@ -157,7 +160,7 @@ export function applyEvent(
  * A row must be a plain object DynamoDB can store. Checked here, at the record that produced it, so a
  * `Date` or a 39-digit number fails that record alone rather than the whole batch's write.
  */
-function storableState(next: unknown): ViewState | undefined {
+export function storableState(next: unknown): ViewState | undefined {
   if (next === undefined) return undefined;
   if (!isPlainRecord(next)) {
     throw new StreamfoldError('INVALID_PROJECTION', 'evolve() must return a plain object or undefined', {
@@ -315,9 +318,16 @@ function placed(error: unknown, projection: Projection, event: ChangeEvent): Str
   return new StreamfoldError('PROJECTION_FAILED', `${step} threw: ${errorMessage(error)}`, { cause: error, ...location });
 }
 
+const MODEST = 10n ** 28n;
+
+/** Integers below 10^36 (a coefficient below 10^28 times at most 10^8), checked without printing digits. */
 function onlyModestIntegers(contribution: ContributionAmounts): boolean {
   for (const amounts of contribution.values()) {
-    for (const amount of amounts.values()) if (!amount.isInteger || amount.adjustedExponent >= 37) return false;
+    for (const amount of amounts.values()) {
+      if (amount.exponent < 0 || amount.exponent > 8 || amount.coefficient >= MODEST || amount.coefficient <= -MODEST) {
+        return false;
+      }
+    }
   }
   return true;
 }

@@ -16,6 +16,13 @@ export interface CheckpointEntry {
    * contribution) are what they were before it; `sequence` is the newest record parked since.
    */
   readonly blockedAt?: string | undefined;
+  /**
+   * Event logs only: events that arrived ahead of a gap in their stream's versions, kept (as the records
+   * they came in) until the gap fills. `sequence` is then the last contiguous version applied.
+   */
+  readonly pending?: ReadonlyMap<string, unknown> | undefined;
+  /** When the stream's current gap was first seen (epoch milliseconds). */
+  readonly pendingSince?: number | undefined;
 }
 
 /**
@@ -134,4 +141,15 @@ export interface ReadModelRow {
 
 export interface ReadModelReader {
   rows(generation: string, kind: 'view' | 'sum'): AsyncIterable<ReadModelRow>;
+}
+
+/** A gap in an event stream's versions that has stayed open past its log's timeout. */
+export interface GapReport {
+  readonly projection: string;
+  readonly stream: string;
+  /** The first version that has not arrived. */
+  readonly missing: string;
+  /** The versions held behind it. */
+  readonly held: readonly string[];
+  readonly openForMs: number;
 }

@@ -1,20 +1,26 @@
 import type { GenerationRegistry } from '../rebuild/ports.js';
-import { generationOf, type Projection } from './define.js';
+import { generationOf } from './define.js';
+import type { AnyProjection } from './kinds.js';
 import type { ReadModelReader, ReadModelRow } from './ports.js';
 
 /** Every current row of a projection's read model: sums merged over shards, bookkeeping left out. */
 export async function readAllRows(
   reader: ReadModelReader,
-  projection: Projection,
+  projection: AnyProjection,
   generation: string = generationOf(projection),
 ): Promise<ReadModelRow[]> {
   const rows: ReadModelRow[] = [];
-  for await (const row of reader.rows(generation, projection.kind)) rows.push(row);
+  for await (const row of reader.rows(generation, rowKind(projection))) rows.push(row);
   return rows;
 }
 
+/** Views keep one row per key (item or stream); sums keep groups, merged over their shards. */
+export function rowKind(projection: AnyProjection): 'view' | 'sum' {
+  return projection.kind === 'view' || projection.kind === 'event-view' ? 'view' : 'sum';
+}
+
 /** The generation readers use: the one a rebuild last promoted, else the version the module declares. */
-export async function currentGeneration(registry: GenerationRegistry, projection: Projection): Promise<string> {
+export async function currentGeneration(registry: GenerationRegistry, projection: AnyProjection): Promise<string> {
   const version = (await registry.current(projection.name)) ?? projection.version;
   return generationOf({ name: projection.name, version });
 }

@@ -1,13 +1,13 @@
 import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { createHash } from 'node:crypto';
-import type { UndecodableRecord } from '../records/change-event.js';
+import type { ChangeEvent, UndecodableRecord } from '../records/change-event.js';
 import type { ItemKey } from '../records/item-key.js';
 import type { KeyRun } from '../records/order.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../retry.js';
 import { assertDistinctProjections, generationOf, type Projection } from './define.js';
-import { planKey, type KeyFailure, type KeyPlan } from './plan.js';
-import type { CommitOutcome, DeadLetterStore, LoadedState, ReadModelStore } from './ports.js';
+import { parkedId, planKey, type KeyFailure, type KeyPlan, type PlanOptions } from './plan.js';
+import type { CommitOutcome, DeadLetterStore, GapReport, LoadedState, ReadModelStore } from './ports.js';
 import { ImageParser } from './typed-event.js';
 
 export interface RuntimeOptions {
@@ -18,6 +18,17 @@ export interface RuntimeOptions {
   /** Where records that can never succeed are parked; without one they are reported as failed instead. */
   readonly deadLetters?: DeadLetterStore | undefined;
   readonly now?: () => number;
+  /** How one key's records become a write: per item for state tables, per stream for event logs. */
+  readonly planner?: Planner;
+}
+
+export type Planner = (run: KeyRun, loaded: LoadedState, parser: ImageParser, options: PlanOptions) => KeyPlan;
+
+/** What every kind of projection has: a name, a version, and a kind that says whether it keeps view rows. */
+export interface NamedProjection {
+  readonly name: string;
+  readonly version: number;
+  readonly kind: 'view' | 'sum' | 'event-view' | 'event-sum';
 }
 
 export interface KeyOutcome {
@@ -27,6 +38,7 @@ export interface KeyOutcome {
   readonly stale: number;
   readonly failure: KeyFailure | undefined;
   readonly newestTime: number | undefined;
+  readonly gaps: readonly GapReport[];
 }
 
 export const DEFAULT_MAX_ROUNDS = 8;
@@ -45,14 +57,19 @@ export class ProjectionRuntime {
   private readonly deadLetters: DeadLetterStore | undefined;
   private readonly now: () => number;
 
+  private readonly planner: Planner;
+
   constructor(
-    readonly projections: readonly Projection[],
+    readonly projections: readonly NamedProjection[],
     private readonly store: ReadModelStore,
     private readonly logger: Logger,
     options: RuntimeOptions = {},
   ) {
     assertDistinctProjections(projections);
-    this.viewGenerations = projections.filter((p) => p.kind === 'view').map(generationOf);
+    this.viewGenerations = projections.filter((p) => p.kind === 'view' || p.kind === 'event-view').map(generationOf);
+    this.planner =
+      options.planner ??
+      ((run, loaded, parser, planOptions) => planKey(run, loaded, projections as readonly Projection[], parser, planOptions));
     this.maxRounds = options.maxRounds ?? DEFAULT_MAX_ROUNDS;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.sleep = options.sleep ?? defaultSleep;
@@ -79,7 +96,7 @@ export class ProjectionRuntime {
         continue;
       }
       const planOptions = { parking: this.deadLetters !== undefined, now: this.now };
-      const plans = pending.map((run) => planKey(run, loaded, this.projections, parser, planOptions));
+      const plans = pending.map((run) => this.planner(run, loaded, parser, planOptions));
       const writing = plans.filter((plan) => plan.write !== undefined);
       for (const plan of plans) if (plan.write === undefined) outcomes.set(plan.run.key.id, finished(plan));
       const results = await this.commit(writing);
@@ -150,6 +167,33 @@ export class ProjectionRuntime {
   }
 
   /**
+   * Parks records that are reported but never folded (changes to the items of an append-only event log),
+   * once per projection, without holding anything back. Without a dead-letter store they are only logged.
+   */
+  async parkMisuse(
+    records: readonly { readonly event: ChangeEvent; readonly record: unknown; readonly error: StreamfoldError }[],
+  ): Promise<void> {
+    if (this.deadLetters === undefined || records.length === 0) return;
+    const parkedAt = new Date(this.now()).toISOString();
+    await this.deadLetters.park(
+      this.projections.flatMap((projection) =>
+        records.map(({ event, record, error }) => ({
+          id: parkedId(generationOf(projection), event.key.id, event.sequence),
+          generation: generationOf(projection),
+          projection: projection.name,
+          key: event.key.id,
+          sequence: event.sequence,
+          eventID: event.eventID,
+          reason: 'failed' as const,
+          error: { code: error.code, message: error.message, field: error.field },
+          record,
+          parkedAt,
+        })),
+      ),
+    );
+  }
+
+  /**
    * Parks what must be parked, then writes. Parking comes first and is idempotent (a parked record's id is
    * its projection, key and sequence), so a crash between the two parks the record again on redelivery.
    */
@@ -202,6 +246,7 @@ function finished(plan: KeyPlan): KeyOutcome {
     stale: plan.stale,
     failure: plan.failure,
     newestTime: plan.newestTime,
+    gaps: plan.gaps ?? [],
   };
 }
 
@@ -227,6 +272,7 @@ function notWritten(run: KeyRun, first: FailurePoint | undefined, error: unknown
             error: cause.locate({ key: run.key.id, sequence: first.sequence, eventID: first.eventID }),
           },
     newestTime: undefined,
+    gaps: [],
   };
 }
 

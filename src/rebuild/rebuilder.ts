@@ -1,6 +1,8 @@
 import { StreamfoldError } from '../errors.js';
 import type { Logger } from '../logging.js';
-import { generationOf, type Projection } from '../projection/define.js';
+import { orderByStream } from '../eventlog/streams.js';
+import { generationOf } from '../projection/define.js';
+import { isStateProjection, type AnyProjection } from '../projection/kinds.js';
 import type { ProjectionRuntime } from '../projection/runtime.js';
 import { orderByKey } from '../records/order.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type Sleep } from '../retry.js';
@@ -50,7 +52,7 @@ const PAGE_ATTEMPTS = 8;
  */
 export class Rebuilder {
   constructor(
-    private readonly projection: Projection,
+    private readonly projection: AnyProjection,
     private readonly runtime: ProjectionRuntime,
     private readonly scanner: SourceScanner,
     private readonly states: RebuildStateStore,
@@ -147,7 +149,8 @@ export class Rebuilder {
     items: readonly Record<string, unknown>[],
     keyAttributes: readonly string[],
   ): Promise<{ applied: number; parked: number; skipped: number }> {
-    let batch = orderByKey(items.map((item, index) => decodeReplay(item, keyAttributes, this.scanner.table, index)));
+    const decoded = items.map((item, index) => decodeReplay(item, keyAttributes, this.scanner.table, index));
+    let batch = isStateProjection(this.projection) ? orderByKey(decoded) : orderByStream(decoded, this.projection.log);
     const totals = { applied: 0, parked: batch.unplaced.length, skipped: 0 };
     await this.runtime.parkUnreadable(batch.unplaced);
     for (let attempt = 0; batch.runs.length > 0; attempt += 1) {
@@ -172,8 +175,11 @@ export class Rebuilder {
   }
 }
 
-/** A scan only has each item's latest image: a view that needs the history cannot be rebuilt from it. */
-export function assertRebuildable(projection: Projection): void {
+/**
+ * A scan only has each item's latest image: a view of a state table that needs the history cannot be rebuilt
+ * from it. An event log's items are its history, so its projections always can.
+ */
+export function assertRebuildable(projection: AnyProjection): void {
   if (projection.kind === 'view' && projection.dependsOn !== 'image') {
     throw new StreamfoldError(
       'CONFIGURATION',

@@ -1,6 +1,8 @@
 import { toExactJson } from '../json.js';
 import { silentLogger } from '../logging.js';
-import type { Projection } from '../projection/define.js';
+import { lanesOf } from '../lanes.js';
+import { orderByStream } from '../eventlog/streams.js';
+import type { AnyProjection } from '../projection/kinds.js';
 import type { ReadModelReader, ReadModelRow } from '../projection/ports.js';
 import { readAllRows } from '../projection/read-model.js';
 import { ProjectionRuntime } from '../projection/runtime.js';
@@ -33,7 +35,7 @@ export interface VerifyResult {
  * as the time of the last change) are left out, since a scan cannot reproduce them.
  */
 export async function verifyProjection(options: {
-  readonly projection: Projection;
+  readonly projection: AnyProjection;
   readonly scanner: SourceScanner;
   readonly reader: ReadModelReader;
   readonly generation: string;
@@ -42,7 +44,7 @@ export async function verifyProjection(options: {
   const { projection, scanner } = options;
   assertRebuildable(projection);
   const memory = new MemoryReadModelStore();
-  const runtime = new ProjectionRuntime([projection], memory, silentLogger);
+  const [lane] = lanesOf([projection], (members, planner) => new ProjectionRuntime(members, memory, silentLogger, { planner }));
   const keyAttributes = await scanner.keyAttributes();
   const segments = options.segments ?? 4;
   let itemsScanned = 0;
@@ -52,8 +54,9 @@ export async function verifyProjection(options: {
       do {
         const page = await scanner.scan(segment, segments, startKey, 1000);
         itemsScanned += page.items.length;
-        const batch = orderByKey(page.items.map((item, index) => decodeReplay(item, keyAttributes, scanner.table, index)));
-        await runtime.apply(batch.runs);
+        const decoded = page.items.map((item, index) => decodeReplay(item, keyAttributes, scanner.table, index));
+        const batch = lane?.log === undefined ? orderByKey(decoded) : orderByStream(decoded, lane.log);
+        await lane?.runtime.apply(batch.runs);
         startKey = page.lastKey;
       } while (startKey !== undefined);
     }),

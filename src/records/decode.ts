@@ -152,17 +152,16 @@ function envelopeError(error: z.ZodError, prefix: string): StreamfoldError {
   return new StreamfoldError('MALFORMED_RECORD', issue?.message ?? 'invalid record', { field, cause: error });
 }
 
-const sources = new Map<string, ChangeSource>();
+let lastSource: { tableName: string | undefined; source: ChangeSource } | undefined;
 
 /** One shared, frozen description per source: a batch's records nearly always share theirs. */
 function sourceOf(tableName: string | undefined, streamArn: string | undefined, region: string | undefined): ChangeSource {
-  const id = `${tableName ?? ''}\u0000${streamArn ?? ''}\u0000${region ?? ''}`;
-  let source = sources.get(id);
-  if (source === undefined) {
-    source = Object.freeze({ table: tableName ?? tableFromStreamArn(streamArn), streamArn, region });
-    if (sources.size > 1000) sources.clear();
-    sources.set(id, source);
+  const last = lastSource;
+  if (last !== undefined && last.tableName === tableName && last.source.streamArn === streamArn && last.source.region === region) {
+    return last.source;
   }
+  const source = Object.freeze({ table: tableName ?? tableFromStreamArn(streamArn), streamArn, region });
+  lastSource = { tableName, source };
   return source;
 }
 

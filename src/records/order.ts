@@ -55,8 +55,9 @@ export function orderByKey(results: readonly DecodeResult[]): OrderedBatch {
   let duplicates = 0;
   const ordered: KeyRun[] = [];
   for (const run of runs.values()) {
-    // A stable sort keeps the first delivery of a duplicated sequence in front, and that one is kept.
-    const sorted = run.steps.sort((a, b) => compareSequences(a.sequence, b.sequence));
+    // Records usually come in stream order already; only then is sorting skipped. A stable sort keeps the
+    // first delivery of a duplicated sequence in front, and that one is kept.
+    const sorted = inOrder(run.steps) ? run.steps : run.steps.sort((a, b) => compareSequences(a.sequence, b.sequence));
     const steps = sorted.filter((step, index) => {
       const previous = sorted[index - 1];
       const duplicate = previous !== undefined && compareSequences(previous.sequence, step.sequence) === 0;
@@ -66,6 +67,13 @@ export function orderByKey(results: readonly DecodeResult[]): OrderedBatch {
     ordered.push({ key: run.key, steps });
   }
   return { runs: ordered, unplaced, duplicates };
+}
+
+function inOrder(steps: readonly RunStep[]): boolean {
+  for (let index = 1; index < steps.length; index += 1) {
+    if (compareSequences((steps[index - 1] as RunStep).sequence, (steps[index] as RunStep).sequence) > 0) return false;
+  }
+  return true;
 }
 
 /** How Lambda names a step in `batchItemFailures`. */

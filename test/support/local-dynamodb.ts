@@ -11,7 +11,7 @@ import { createHandler } from '../../src/lambda/handler.js';
 import { silentLogger } from '../../src/logging.js';
 import { applyWorkload, type WorkloadOperation } from '../../src/local/orders-workload.js';
 import { readStream } from '../../src/local/shard-poller.js';
-import type { Projection } from '../../src/projection/define.js';
+import type { AnyProjection } from '../../src/projection/kinds.js';
 import examples from '../../projections/index.js';
 
 /** The DynamoDB Local that the global setup started for this run. */
@@ -44,7 +44,7 @@ export async function freshTables(client: DynamoDBClient): Promise<TableNames> {
 export function localHandler(
   client: DynamoDBClient,
   tables: TableNames,
-  projections: readonly Projection[] = examples,
+  projections: readonly AnyProjection[] = examples,
   options: { parking?: boolean } = {},
 ) {
   return createHandler({

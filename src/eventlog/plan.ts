@@ -1,0 +1,276 @@
+import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
+import { generationOf } from '../projection/define.js';
+import { contributionDelta, toContributionAmounts } from '../projection/contribution.js';
+import { parkedId, storableState, type KeyPlan } from '../projection/plan.js';
+import {
+  viewRowId,
+  type CheckpointEntry,
+  type ContributionAmounts,
+  type GapReport,
+  type KeyWrite,
+  type LoadedState,
+  type ParkedRecord,
+  type SumDelta,
+  type ViewWrite,
+} from '../projection/ports.js';
+import type { ChangeEvent } from '../records/change-event.js';
+import { Decimal } from '../records/decimal.js';
+import { decodeRecord } from '../records/decode.js';
+import type { KeyRun, RunStep } from '../records/order.js';
+import type { DomainEvent, EventLog, EventProjection } from './define.js';
+import { locateEvent } from './streams.js';
+
+export interface StreamPlanOptions {
+  readonly parking: boolean;
+  readonly now: () => number;
+}
+
+export interface StreamPlan extends KeyPlan {
+  readonly gaps: readonly GapReport[];
+}
+
+interface Candidate {
+  readonly version: bigint;
+  /** The record the event came in, as delivered; kept in the checkpoint while the event waits. */
+  readonly record: unknown;
+  readonly step: RunStep | undefined;
+}
+
+/**
+ * Folds one stream's events in version order from its last contiguous version. An event ahead of a gap
+ * waits in the checkpoint (written with it, so it is as durable as what was applied) and is applied, with
+ * its successors, when the gap fills; a duplicate is skipped. A sum adds each event's contribution once.
+ */
+export function planStream(
+  run: KeyRun,
+  loaded: LoadedState,
+  projections: readonly EventProjection[],
+  log: EventLog,
+  options: StreamPlanOptions,
+): StreamPlan {
+  const checkpoint = loaded.checkpoints.get(run.key.id);
+  const entries = new Map(checkpoint?.entries);
+  const views: ViewWrite[] = [];
+  const sums: SumDelta[] = [];
+  const parked: ParkedRecord[] = [];
+  const gaps: GapReport[] = [];
+  const applied = new Set<RunStep>();
+  const held = new Set<RunStep>();
+  const parkedSteps = new Set<RunStep>();
+  let changed = false;
+  let appliedFromEarlier = 0;
+  let newestTime: number | undefined;
+
+  for (const projection of projections) {
+    const generation = generationOf(projection);
+    const previous = checkpoint?.entries.get(generation);
+    let version = BigInt(previous?.sequence ?? '0');
+    let blockedAt = previous?.blockedAt;
+    const waiting = new Map<bigint, Candidate>();
+    for (const [pendingVersion, record] of previous?.pending ?? []) {
+      waiting.set(BigInt(pendingVersion), { version: BigInt(pendingVersion), record, step: undefined });
+    }
+    for (const step of run.steps) {
+      const stepVersion = BigInt(step.sequence);
+      if (stepVersion <= version || waiting.has(stepVersion)) continue;
+      waiting.set(stepVersion, { version: stepVersion, record: step.type === 'event' ? step.record : step.failure.record, step });
+    }
+
+    const storedRow = loaded.viewRows.get(viewRowId(generation, run.key));
+    let state = storedRow?.state;
+    let delta: Map<string, Map<string, Decimal>> = new Map();
+    let progressed = false;
+    while (blockedAt === undefined) {
+      const candidate = waiting.get(version + 1n);
+      if (candidate === undefined) break;
+      waiting.delete(candidate.version);
+      progressed = true;
+      try {
+        const event = domainEvent(candidate, log, run.key.id);
+        if (projection.kind === 'event-view') {
+          state = storableState(projection.evolve(state, event));
+        } else {
+          delta = addContribution(delta, toContributionAmounts(projection.contribute(event)));
+        }
+        if (event.approximateTime !== undefined && (newestTime === undefined || event.approximateTime > newestTime)) {
+          newestTime = event.approximateTime;
+        }
+        if (candidate.step === undefined) appliedFromEarlier += 1;
+        else applied.add(candidate.step);
+      } catch (caught) {
+        const error = placed(caught, projection.name, run.key.id, candidate.version);
+        if (error.retryable || !options.parking) {
+          return failed(run, error);
+        }
+        parked.push(parkedEvent(projection.name, generation, run.key.id, candidate, error, options.now()));
+        if (candidate.step !== undefined) parkedSteps.add(candidate.step);
+        if (projection.onPoison === 'skip') {
+          version = candidate.version;
+          continue;
+        }
+        blockedAt = candidate.version.toString();
+        break;
+      }
+      version = candidate.version;
+    }
+    for (const candidate of waiting.values()) if (candidate.step !== undefined) held.add(candidate.step);
+
+    const pending = new Map([...waiting.values()].sort((a, b) => (a.version < b.version ? -1 : 1)).map((c) => [c.version.toString(), c.record]));
+    const pendingSince = pending.size === 0 ? undefined : (previous?.pendingSince ?? options.now());
+    if (pendingSince !== undefined && blockedAt === undefined && options.now() - pendingSince >= log.gapTimeoutMs) {
+      gaps.push({
+        projection: projection.name,
+        stream: run.key.id,
+        missing: (version + 1n).toString(),
+        held: [...pending.keys()],
+        openForMs: options.now() - pendingSince,
+      });
+    }
+    const entry: CheckpointEntry = { sequence: version.toString(), blockedAt, pending: pending.size === 0 ? undefined : pending, pendingSince };
+    if (!sameEntry(previous, entry)) {
+      entries.set(generation, entry);
+      changed = true;
+    }
+    if (progressed && projection.kind === 'event-view' && state !== storedRow?.state) {
+      views.push({
+        generation,
+        state,
+        expectedSequence: storedRow?.sequence,
+        sequence: version.toString(),
+        approximateTime: newestTime,
+      });
+    }
+    if (projection.kind === 'event-sum') {
+      for (const [group, amounts] of delta) sums.push({ generation, group, shards: projection.shards, amounts });
+    }
+  }
+
+  const taken = run.steps.filter((step) => applied.has(step) || held.has(step) || parkedSteps.has(step));
+  const first = taken[0];
+  return {
+    run,
+    write: changed || views.length > 0 || sums.length > 0
+      ? {
+          key: run.key,
+          expectedRevision: checkpoint?.revision,
+          checkpoint: { revision: (checkpoint?.revision ?? 0) + 1, entries },
+          views,
+          sums,
+          parked,
+        }
+      : undefined,
+    applied: applied.size + appliedFromEarlier,
+    parked: parkedSteps.size,
+    firstApplied: first === undefined ? undefined : { sequence: first.sequence, eventID: first.type === 'event' ? first.event.eventID : undefined },
+    stale: run.steps.length - taken.length,
+    failure: undefined,
+    newestTime,
+    gaps,
+  };
+}
+
+/** The domain event a waiting candidate holds: decoded from its record again if it waited in a checkpoint. */
+function domainEvent(candidate: Candidate, log: EventLog, stream: string): DomainEvent<unknown> {
+  let event: ChangeEvent;
+  if (candidate.step?.type === 'event') {
+    event = candidate.step.event;
+  } else if (candidate.step?.type === 'undecodable') {
+    throw candidate.step.failure.error;
+  } else {
+    const decoded = decodeRecord(candidate.record, 0);
+    if (!decoded.ok) throw decoded.error;
+    const located = locateEvent(decoded.event, log, 0);
+    if (located instanceof StreamfoldError) throw located;
+    event = { ...decoded.event, key: located.key, sequence: located.version };
+  }
+  const image = event.newImage ?? {};
+  const parsed = log.events.safeParse({ type: image[log.type], payload: image[log.payload] });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const [head, ...rest] = issue?.path.map(String) ?? [];
+    const attribute = head === 'type' ? log.type : head === 'payload' ? log.payload : head;
+    throw new StreamfoldError('SCHEMA_MISMATCH', `the event does not match the log's events: ${issue?.message ?? 'invalid'}`, {
+      cause: parsed.error,
+      eventID: event.eventID,
+      key: stream,
+      sequence: candidate.version.toString(),
+      field: ['dynamodb', 'NewImage', ...(attribute === undefined ? [] : [attribute]), ...rest].join('.'),
+    });
+  }
+  return {
+    ...(parsed.data as object),
+    streamId: String(image[log.streamId]),
+    version: Number(candidate.version),
+    eventID: event.eventID,
+    approximateTime: event.approximateTime,
+    item: image,
+    replay: event.replay,
+  } as DomainEvent<unknown>;
+}
+
+
+function addContribution(delta: Map<string, Map<string, Decimal>>, contribution: ContributionAmounts): Map<string, Map<string, Decimal>> {
+  const sum = contributionDelta(undefined, contribution);
+  for (const [group, amounts] of delta) {
+    const target = sum.get(group) ?? new Map<string, Decimal>();
+    for (const [field, amount] of amounts) target.set(field, (target.get(field) ?? Decimal.ZERO).add(amount));
+    sum.set(group, target);
+  }
+  return sum;
+}
+
+function placed(error: unknown, projection: string, stream: string, version: bigint): StreamfoldError {
+  const location = { projection, key: stream, sequence: version.toString() };
+  if (isStreamfoldError(error)) return error.locate(location);
+  return new StreamfoldError('PROJECTION_FAILED', `the projection threw: ${errorMessage(error)}`, { cause: error, ...location });
+}
+
+function parkedEvent(
+  projection: string,
+  generation: string,
+  stream: string,
+  candidate: Candidate,
+  error: StreamfoldError,
+  now: number,
+): ParkedRecord {
+  return {
+    id: parkedId(generation, stream, candidate.version.toString()),
+    generation,
+    projection,
+    key: stream,
+    sequence: candidate.version.toString(),
+    eventID: candidate.step?.type === 'event' ? candidate.step.event.eventID : undefined,
+    reason: 'failed',
+    error: { code: error.code, message: error.message, field: error.field },
+    record: candidate.record,
+    parkedAt: new Date(now).toISOString(),
+  };
+}
+
+/** A failure that may pass: nothing of this stream is taken now, and Lambda delivers it again. */
+function failed(run: KeyRun, error: StreamfoldError): StreamPlan {
+  const first = run.steps[0];
+  return {
+    run,
+    write: undefined,
+    applied: 0,
+    parked: 0,
+    firstApplied: undefined,
+    stale: 0,
+    failure: first === undefined ? undefined : { sequence: first.sequence, eventID: first.type === 'event' ? first.event.eventID : undefined, error },
+    newestTime: undefined,
+    gaps: [],
+  };
+}
+
+function sameEntry(previous: CheckpointEntry | undefined, next: CheckpointEntry): boolean {
+  if (previous === undefined) return next.sequence === '0' && next.pending === undefined && next.blockedAt === undefined;
+  return (
+    BigInt(previous.sequence) === BigInt(next.sequence) &&
+    (previous.blockedAt === undefined) === (next.blockedAt === undefined) &&
+    (previous.blockedAt === undefined || BigInt(previous.blockedAt) === BigInt(next.blockedAt ?? '0')) &&
+    previous.pendingSince === next.pendingSince &&
+    (previous.pending?.size ?? 0) === (next.pending?.size ?? 0) &&
+    [...(next.pending?.keys() ?? [])].every((version) => previous.pending?.has(version))
+  );
+}
