@@ -1,4 +1,5 @@
 import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { tableConfig } from '../src/config.js';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
@@ -165,11 +166,7 @@ export const streamfold: ContenderKind = {
       projections,
       dynamoDbClient: client,
       logger: silentLogger,
-      config: {
-        STREAMFOLD_READ_MODEL_TABLE: tables.readModels,
-        STREAMFOLD_CHECKPOINT_TABLE: tables.checkpoints,
-        STREAMFOLD_PARKED_TABLE: tables.parked,
-      },
+      config: tableConfig(tables),
     });
     // The first invocation records the projections' current generation: setup, not work.
     await handler({ Records: [] });

@@ -47,3 +47,12 @@ export function tableNames(config: Config): { readModels: string; checkpoints: s
     parked: config.STREAMFOLD_PARKED_TABLE,
   };
 }
+
+/** The configuration that names these tables: the inverse of `tableNames`. */
+export function tableConfig(tables: { readModels: string; checkpoints: string; parked: string }): Partial<Config> {
+  return {
+    STREAMFOLD_READ_MODEL_TABLE: tables.readModels,
+    STREAMFOLD_CHECKPOINT_TABLE: tables.checkpoints,
+    STREAMFOLD_PARKED_TABLE: tables.parked,
+  };
+}

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { StreamfoldError } from '../errors.js';
 import type { Item } from '../records/attribute-value.js';
-import type { Contribution } from '../projection/define.js';
+import { assertNameAndVersion, type Contribution } from '../projection/define.js';
 
 /**
  * An event store table: one item per domain event, keyed by stream id (partition key) and version (sort
@@ -87,14 +87,7 @@ export function defineEventProjection<Events extends z.ZodType>(definition: Even
 export function defineEventProjection(
   definition: EventViewDefinition<z.ZodType, object> | EventSumDefinition<z.ZodType>,
 ): EventProjection {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(definition.name)) {
-    throw new StreamfoldError('INVALID_PROJECTION', 'a name is 1 to 100 letters, digits, ".", "_" or "-"', {
-      projection: definition.name,
-    });
-  }
-  if (!Number.isSafeInteger(definition.version) || definition.version < 1) {
-    throw new StreamfoldError('INVALID_PROJECTION', 'version must be a positive integer', { projection: definition.name });
-  }
+  assertNameAndVersion(definition);
   if (definition.log?.kind !== 'event-log') {
     throw new StreamfoldError('INVALID_PROJECTION', 'an event projection needs the log it folds (defineEventLog)', {
       projection: definition.name,

@@ -1,13 +1,12 @@
 import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
 import { generationOf } from '../projection/define.js';
 import { contributionDelta, toContributionAmounts } from '../projection/contribution.js';
-import { parkedId, storableState, type KeyPlan } from '../projection/plan.js';
+import { keyWrite, parkedId, storableState, type KeyPlan } from '../projection/plan.js';
 import {
   viewRowId,
   type CheckpointEntry,
   type ContributionAmounts,
   type GapReport,
-  type KeyWrite,
   type LoadedState,
   type ParkedRecord,
   type SumDelta,
@@ -149,16 +148,7 @@ export function planStream(
   const first = taken[0];
   return {
     run,
-    write: changed || views.length > 0 || sums.length > 0
-      ? {
-          key: run.key,
-          expectedRevision: checkpoint?.revision,
-          checkpoint: { revision: (checkpoint?.revision ?? 0) + 1, entries },
-          views,
-          sums,
-          parked,
-        }
-      : undefined,
+    write: changed || views.length > 0 || sums.length > 0 ? keyWrite(run, checkpoint, entries, views, sums, parked) : undefined,
     applied: applied.size + appliedFromEarlier,
     parked: parkedSteps.size,
     firstApplied: first === undefined ? undefined : { sequence: first.sequence, eventID: first.type === 'event' ? first.event.eventID : undefined },

@@ -98,12 +98,7 @@ export function defineProjection<Schema extends z.ZodType>(definition: SumDefini
 export function defineProjection(
   definition: ViewDefinition<z.ZodType, object> | SumDefinition<z.ZodType>,
 ): ViewProjection | SumProjection {
-  if (!NAME_PATTERN.test(definition.name)) {
-    throw invalid(definition.name, 'a name is 1 to 100 letters, digits, ".", "_" or "-"');
-  }
-  if (!Number.isSafeInteger(definition.version) || definition.version < 1) {
-    throw invalid(definition.name, 'version must be a positive integer');
-  }
+  assertNameAndVersion(definition);
   if (definition.kind === 'view') {
     if (typeof definition.evolve !== 'function') throw invalid(definition.name, 'a view needs evolve()');
     return Object.freeze({ ...definition });
@@ -117,6 +112,16 @@ export function defineProjection(
     return Object.freeze({ ...definition, shards });
   }
   throw invalid(String((definition as { name?: unknown }).name), 'kind must be "view" or "sum"');
+}
+
+/** Every projection's name names its read model, and its version a generation of it. */
+export function assertNameAndVersion(definition: { readonly name: string; readonly version: number }): void {
+  if (!NAME_PATTERN.test(definition.name)) {
+    throw invalid(definition.name, 'a name is 1 to 100 letters, digits, ".", "_" or "-"');
+  }
+  if (!Number.isSafeInteger(definition.version) || definition.version < 1) {
+    throw invalid(definition.name, 'version must be a positive integer');
+  }
 }
 
 /** The read model a projection writes: its name and version. */

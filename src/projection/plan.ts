@@ -7,6 +7,7 @@ import { contributionDelta, toContributionAmounts } from './contribution.js';
 import { generationOf, type Projection, type ViewState } from './define.js';
 import {
   viewRowId,
+  type Checkpoint,
   type CheckpointEntry,
   type ContributionAmounts,
   type KeyWrite,
@@ -400,6 +401,18 @@ function buildWrite(
     parked.push(...fold.parked.map(({ record }) => record));
   }
   if (!changed) return undefined;
+  return keyWrite(run, checkpoint, entries, views, sums, parked);
+}
+
+/** A key's write: its changes, and its checkpoint at the next revision, conditional on the one read. */
+export function keyWrite(
+  run: KeyRun,
+  checkpoint: Checkpoint | undefined,
+  entries: ReadonlyMap<string, CheckpointEntry>,
+  views: readonly ViewWrite[],
+  sums: readonly SumDelta[],
+  parked: readonly ParkedRecord[],
+): KeyWrite {
   return {
     key: run.key,
     expectedRevision: checkpoint?.revision,

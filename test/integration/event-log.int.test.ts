@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { tableConfig } from '../../src/config.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbRebuildStateStore, DynamoDbGenerationRegistry } from '../../adapters/dynamodb/rebuild-state.js';
 import { DynamoDbSourceScanner } from '../../adapters/dynamodb/scanner.js';
@@ -104,7 +105,7 @@ describe('an event log, delivered every which way, on DynamoDB Local', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const again = await handler.invoke({ Records: later.slice(0, 1) });
     expect(again.stats.gaps).toBe(1);
-    const { dynamoDbStore } = compose([quickHistory], { dynamoDbClient: client, logger: silentLogger, config: { STREAMFOLD_CHECKPOINT_TABLE: tables.checkpoints, STREAMFOLD_READ_MODEL_TABLE: tables.readModels } });
+    const { dynamoDbStore } = compose([quickHistory], { dynamoDbClient: client, logger: silentLogger, config: tableConfig(tables) });
     const gaps = [];
     for await (const gap of dynamoDbStore.openGaps(['order-history#v1'])) gaps.push(gap);
     expect(gaps).toEqual([
@@ -120,11 +121,11 @@ describe('an event log, delivered every which way, on DynamoDB Local', () => {
       const { runtime } = compose([projection], {
         dynamoDbClient: client,
         logger: silentLogger,
-        config: { STREAMFOLD_READ_MODEL_TABLE: tables.readModels, STREAMFOLD_CHECKPOINT_TABLE: tables.checkpoints, STREAMFOLD_PARKED_TABLE: tables.parked },
+        config: tableConfig(tables),
       });
       await new Rebuilder(projection, runtime, new DynamoDbSourceScanner(client, table.spec.name), new DynamoDbRebuildStateStore(client, tables.checkpoints, 'default'), registry, silentLogger).run({ segments: 3, pageSize: 25 });
     }
-    const rebuilt = compose(projections, { dynamoDbClient: client, logger: silentLogger, config: { STREAMFOLD_READ_MODEL_TABLE: tables.readModels, STREAMFOLD_CHECKPOINT_TABLE: tables.checkpoints } }).dynamoDbStore;
+    const rebuilt = compose(projections, { dynamoDbClient: client, logger: silentLogger, config: tableConfig(tables) }).dynamoDbStore;
     for (const projection of projections) {
       expect(await readAllRows(rebuilt, projection)).toEqual(await readAllRows(live.store, projection));
     }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { tableConfig } from '../../src/config.js';
 import { join } from 'node:path';
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -65,11 +66,11 @@ describe('rebuild beside a live table and consumer', () => {
     }));
     const writer = applyWorkload(source.table, [...moreWrites.slice(0, 150), ...touchOld, ...moreWrites.slice(150)]);
 
-    const composition = compose(version2, { dynamoDbClient: client, logger: silentLogger, config: liveConfig(tables) });
+    const composition = compose(version2, { dynamoDbClient: client, logger: silentLogger, config: tableConfig(tables) });
     const rebuilds = version2.map((projection) =>
       new Rebuilder(
         projection,
-        compose([projection], { dynamoDbClient: client, logger: silentLogger, config: liveConfig(tables) }).runtime,
+        compose([projection], { dynamoDbClient: client, logger: silentLogger, config: tableConfig(tables) }).runtime,
         new DynamoDbSourceScanner(client, source.table.spec.name),
         new DynamoDbRebuildStateStore(client, tables.checkpoints, 'default'),
         registry,
@@ -178,13 +179,6 @@ describe('the rebuild and verify commands', () => {
   });
 });
 
-function liveConfig(tables: TableNames) {
-  return {
-    STREAMFOLD_READ_MODEL_TABLE: tables.readModels,
-    STREAMFOLD_CHECKPOINT_TABLE: tables.checkpoints,
-    STREAMFOLD_PARKED_TABLE: tables.parked,
-  };
-}
 
 function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { tableConfig } from '../../src/config.js';
 import type { TableNames } from '../../adapters/dynamodb/layout.js';
 import { compose } from '../../src/container.js';
 import { silentLogger } from '../../src/logging.js';
@@ -103,12 +104,7 @@ beforeAll(async () => {
   composition = compose(examples, {
     dynamoDbClient: client,
     logger: silentLogger,
-    config: {
-      STREAMFOLD_READ_MODEL_TABLE: tables.readModels,
-      STREAMFOLD_CHECKPOINT_TABLE: tables.checkpoints,
-      STREAMFOLD_PARKED_TABLE: tables.parked,
-      STREAMFOLD_SOURCE_TABLE: 'Orders',
-    },
+    config: { ...tableConfig(tables), STREAMFOLD_SOURCE_TABLE: 'Orders' },
   });
   // Good and bad side by side in one batch; each bad record at the index its expected field names.
   const records = cases.map((entry) => entry.record);

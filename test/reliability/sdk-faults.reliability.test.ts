@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { tableConfig } from '../../src/config.js';
 import { createDynamoDbClient } from '../../adapters/dynamodb/client.js';
 import { createHandler } from '../../src/lambda/handler.js';
 import { silentLogger } from '../../src/logging.js';
@@ -39,12 +40,7 @@ describe('faults injected in the AWS SDK, on DynamoDB Local', () => {
           projections: examples,
           dynamoDbClient: client,
           logger: silentLogger,
-          config: {
-            STREAMFOLD_READ_MODEL_TABLE: tables.readModels,
-            STREAMFOLD_CHECKPOINT_TABLE: tables.checkpoints,
-            STREAMFOLD_PARKED_TABLE: tables.parked,
-            STREAMFOLD_MAX_ROUNDS: 4,
-          },
+          config: { ...tableConfig(tables), STREAMFOLD_MAX_ROUNDS: 4 },
         });
         return { handler, faults };
       };

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { tableConfig } from '../../src/config.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { inject } from 'vitest';
@@ -51,12 +52,7 @@ export function localHandler(
     projections,
     dynamoDbClient: client,
     logger: silentLogger,
-    config: {
-      STREAMFOLD_PARKING: options.parking === false ? 'off' : 'on',
-      STREAMFOLD_READ_MODEL_TABLE: tables.readModels,
-      STREAMFOLD_CHECKPOINT_TABLE: tables.checkpoints,
-      STREAMFOLD_PARKED_TABLE: tables.parked,
-    },
+    config: { ...tableConfig(tables), STREAMFOLD_PARKING: options.parking === false ? 'off' : 'on' },
   });
 }
 
