@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { StreamConsumer } from '../../src/consumer.js';
+import { lanesOf } from '../../src/lanes.js';
+import { silentLogger } from '../../src/logging.js';
+import { readAllRows } from '../../src/projection/read-model.js';
+import { ProjectionRuntime } from '../../src/projection/runtime.js';
+import { MemoryDeadLetterStore } from '../../src/testing/memory-dead-letters.js';
+import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
+import { orderHistory, revenuePerDay } from '../../projections/event-sourced/index.js';
+import { streamRecord, wire } from '../support/records.js';
+
+function consumer() {
+  const store = new MemoryReadModelStore();
+  const deadLetters = new MemoryDeadLetterStore();
+  const lanes = lanesOf([orderHistory, revenuePerDay], (members, planner) =>
+    new ProjectionRuntime(members, store, silentLogger, { planner, deadLetters, sleep: async () => {} }),
+  );
+  return { store, deadLetters, consumer: new StreamConsumer(lanes, silentLogger) };
+}
+
+let sequence = 100;
+const event = (streamId: string, version: number, type: string, payload: Record<string, unknown>, eventName: 'INSERT' | 'MODIFY' | 'REMOVE' = 'INSERT') => {
+  const item = wire({ streamId, version, type, payload });
+  return streamRecord({
+    eventName,
+    keys: wire({ streamId, version }),
+    sequence: String((sequence += 1)),
+    ...(eventName === 'REMOVE' ? { oldImage: item } : { newImage: item }),
+    ...(eventName === 'MODIFY' ? { oldImage: item } : {}),
+    table: 'OrderEvents',
+  });
+};
+
+describe('event logs', () => {
+  it('reports a change to an event item as misuse, parks it, and folds nothing of it', async () => {
+    const { store, deadLetters, consumer: events } = consumer();
+    const placed = event('o-1', 1, 'OrderPlaced', { customerId: 'c-1', placedAt: '2026-11-01T00:00:00Z' });
+    const rewritten = event('o-1', 1, 'OrderPlaced', { customerId: 'c-9', placedAt: '2026-11-01T00:00:00Z' }, 'MODIFY');
+    const erased = event('o-1', 1, 'OrderPlaced', { customerId: 'c-1', placedAt: '2026-11-01T00:00:00Z' }, 'REMOVE');
+    const report = await events.process([placed, rewritten, erased]);
+    expect(report.batchItemFailures).toEqual([]);
+    expect(report.stats).toMatchObject({ applied: 1, misuse: 2 });
+    const rows = await readAllRows(store, orderHistory);
+    expect(rows.map((row) => row.value.customerId)).toEqual(['c-1']);
+    const parked = [...deadLetters.records.values()];
+    expect(parked.map((record) => record.error.message)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/an event log is append-only: this modify of an event item is not folded/)]),
+    );
+  });
+
+  it('adds each payment to its day once, however often and in whatever order the events come', async () => {
+    const { store, consumer: events } = consumer();
+    const paid = event('o-1', 3, 'OrderPaid', { amount: 500, paidAt: '2026-11-02T12:00:00Z' });
+    const line = event('o-1', 2, 'OrderLineAdded', { sku: 'fig', quantity: 1, price: 500 });
+    const placed = event('o-1', 1, 'OrderPlaced', { customerId: 'c-1', placedAt: '2026-11-02T10:00:00Z' });
+    await events.process([paid, paid]);
+    expect(await readAllRows(store, revenuePerDay)).toEqual([]); // version 3 waits for 1 and 2
+    await events.process([line, paid]);
+    await events.process([placed, line, placed]);
+    expect(await readAllRows(store, revenuePerDay)).toEqual([{ key: '2026-11-02', value: { revenue: 500, payments: 1 } }]);
+    const [history] = await readAllRows(store, orderHistory);
+    expect(history?.value.history).toEqual(['1:OrderPlaced', '2:OrderLineAdded', '3:OrderPaid']);
+  });
+
+  it('names the attribute of an event that does not match the log', async () => {
+    const { deadLetters, consumer: events } = consumer();
+    await events.process([event('o-2', 1, 'OrderPlaced', { customerId: 7 })]);
+    const [parked] = deadLetters.records.values();
+    expect(parked?.error.field).toBe('dynamodb.NewImage.payload.customerId');
+  });
+});
