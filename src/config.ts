@@ -24,6 +24,8 @@ export const ConfigSchema = z.object({
   STREAMFOLD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   /** Rounds of read, fold and write before a key is reported as failed. */
   STREAMFOLD_MAX_ROUNDS: z.coerce.number().int().min(1).max(50).default(8),
+  /** CloudWatch namespace of the embedded metrics logged after each batch; `off` logs none. */
+  STREAMFOLD_METRICS_NAMESPACE: z.string().min(1).max(255).default('streamfold'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 

@@ -1,5 +1,6 @@
 import { StreamfoldError } from './errors.js';
 import type { Logger } from './logging.js';
+import { embeddedMetrics } from './metrics.js';
 import type { FanOutDispatcher } from './fanout/dispatcher.js';
 import type { EventLog } from './eventlog/define.js';
 import { orderByStream, type Misuse, type StreamBatch } from './eventlog/streams.js';
@@ -64,7 +65,12 @@ export class StreamConsumer {
     private readonly logger: Logger,
     private readonly fanOut?: FanOutDispatcher,
     private readonly registry?: GenerationRegistry,
-    private readonly options: { readonly sourceTable?: string | undefined; readonly now?: () => number } = {},
+    private readonly options: {
+      readonly sourceTable?: string | undefined;
+      readonly now?: () => number;
+      /** CloudWatch namespace of the embedded metrics logged after each batch; none are logged without one. */
+      readonly metricsNamespace?: string | undefined;
+    } = {},
   ) {
     this.lanes = Array.isArray(runtime) ? runtime : [{ runtime: runtime as ProjectionRuntime }];
   }
@@ -146,6 +152,7 @@ export class StreamConsumer {
       lagMs: Number.isFinite(newest) ? Math.max(0, (this.options.now ?? Date.now)() - newest) : undefined,
     };
     this.logger.info({ stats, lowestFailedIdentifier: lowestFailed }, 'batch processed');
+    this.logMetrics(results);
     // Lambda restarts the shard from the lowest reported identifier: reporting one is enough, and what
     // follows it and was applied is skipped as stale on redelivery.
     return { batchItemFailures: lowestFailed === undefined ? [] : [{ itemIdentifier: lowestFailed }], stats, errors };
@@ -189,6 +196,7 @@ export class StreamConsumer {
       if (outcome.newestTime !== undefined && (newestTime === undefined || outcome.newestTime > newestTime)) newestTime = outcome.newestTime;
     }
     return {
+      projections: [...new Set(lane.runtime.projections.map((projection) => projection.name))],
       runs,
       outcomes,
       stop,
@@ -206,6 +214,45 @@ export class StreamConsumer {
       gaps: outcomes.flatMap((outcome) => outcome.gaps),
       newestTime,
     };
+  }
+
+  /** One embedded-metric line per projection: applied, skipped, parked, failed, and lag. */
+  private logMetrics(results: readonly LaneResult[]): void {
+    const namespace = this.options.metricsNamespace;
+    if (namespace === undefined) return;
+    const now = (this.options.now ?? Date.now)();
+    for (const result of results) {
+      const failed = result.notTaken.length + result.unplacedReported.length;
+      const byName = new Map<string, { applied: number; skipped: number; parked: number; newest: number | undefined }>();
+      for (const projection of result.projections) byName.set(projection, { applied: 0, skipped: 0, parked: 0, newest: undefined });
+      for (const outcome of result.outcomes) {
+        for (const counts of outcome.byProjection) {
+          const total = byName.get(counts.projection);
+          if (total === undefined) continue;
+          total.applied += counts.applied;
+          total.skipped += counts.skipped;
+          total.parked += counts.parked;
+          if (counts.newestTime !== undefined && (total.newest === undefined || counts.newestTime > total.newest)) total.newest = counts.newestTime;
+        }
+      }
+      for (const [projection, total] of byName) {
+        this.logger.info(
+          embeddedMetrics(
+            namespace,
+            {
+              projection,
+              applied: total.applied,
+              skipped: total.skipped,
+              parked: total.parked,
+              failed,
+              lagMs: total.newest === undefined ? undefined : Math.max(0, now - total.newest),
+            },
+            now,
+          ),
+          'metrics',
+        );
+      }
+    }
   }
 
   /** An event log is append-only: a change to an event item is reported (and parked), never folded. */
@@ -247,6 +294,7 @@ export class StreamConsumer {
 }
 
 interface LaneResult {
+  readonly projections: readonly string[];
   readonly runs: readonly KeyRun[];
   readonly outcomes: readonly KeyOutcome[];
   /** Marks a key as failed from a sequence on (fan-out uses it after the fact). */

@@ -126,7 +126,11 @@ export function buildContainer(projections: readonly AnyProjection[], overrides:
           logger: Logger,
           fanOut: FanOutDispatcher,
           registry: GenerationRegistry | null,
-        ) => new StreamConsumer(lanes, logger, fanOut, registry ?? undefined, { sourceTable: config.STREAMFOLD_SOURCE_TABLE }),
+        ) =>
+          new StreamConsumer(lanes, logger, fanOut, registry ?? undefined, {
+            sourceTable: config.STREAMFOLD_SOURCE_TABLE,
+            metricsNamespace: config.STREAMFOLD_METRICS_NAMESPACE === 'off' ? undefined : config.STREAMFOLD_METRICS_NAMESPACE,
+          }),
         [TOKENS.config, TOKENS.lanes, TOKENS.logger, TOKENS.fanOut, TOKENS.registry],
       );
       bind(TOKENS.redriver).toResolvedValue(

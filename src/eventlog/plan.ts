@@ -1,7 +1,7 @@
 import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
 import { generationOf } from '../projection/define.js';
 import { contributionDelta, toContributionAmounts } from '../projection/contribution.js';
-import { keyWrite, parkedId, storableState, type KeyPlan } from '../projection/plan.js';
+import { keyWrite, parkedId, storableState, type KeyPlan, type ProjectionCounts } from '../projection/plan.js';
 import {
   viewRowId,
   type CheckpointEntry,
@@ -59,6 +59,7 @@ export function planStream(
   let changed = false;
   let appliedFromEarlier = 0;
   let newestTime: number | undefined;
+  const byProjection: ProjectionCounts[] = [];
 
   for (const projection of projections) {
     const generation = generationOf(projection);
@@ -76,6 +77,7 @@ export function planStream(
     }
 
     const storedRow = loaded.viewRows.get(viewRowId(generation, run.key));
+    const counts = { applied: 0, parked: 0, newestTime: undefined as number | undefined };
     let state = storedRow?.state;
     let delta: Map<string, Map<string, Decimal>> = new Map();
     let progressed = false;
@@ -96,12 +98,17 @@ export function planStream(
         }
         if (candidate.step === undefined) appliedFromEarlier += 1;
         else applied.add(candidate.step);
+        counts.applied += 1;
+        if (event.approximateTime !== undefined && (counts.newestTime === undefined || event.approximateTime > counts.newestTime)) {
+          counts.newestTime = event.approximateTime;
+        }
       } catch (caught) {
         const error = placed(caught, projection.name, run.key.id, candidate.version);
         if (error.retryable || !options.parking) {
           return failed(run, error);
         }
         parked.push(parkedEvent(projection.name, generation, run.key.id, candidate, error, options.now()));
+        counts.parked += 1;
         if (candidate.step !== undefined) parkedSteps.add(candidate.step);
         if (projection.onPoison === 'skip') {
           version = candidate.version;
@@ -113,6 +120,13 @@ export function planStream(
       version = candidate.version;
     }
     for (const candidate of waiting.values()) if (candidate.step !== undefined) held.add(candidate.step);
+    byProjection.push({
+      projection: projection.name,
+      applied: counts.applied,
+      parked: counts.parked,
+      skipped: run.steps.filter((step) => BigInt(step.sequence) <= BigInt(previous?.sequence ?? '0')).length,
+      newestTime: counts.newestTime,
+    });
 
     const pending = new Map([...waiting.values()].sort((a, b) => (a.version < b.version ? -1 : 1)).map((c) => [c.version.toString(), c.record]));
     const pendingSince = pending.size === 0 ? undefined : (previous?.pendingSince ?? options.now());
@@ -156,6 +170,7 @@ export function planStream(
     failure: undefined,
     newestTime,
     gaps,
+    byProjection,
   };
 }
 

@@ -54,6 +54,16 @@ export interface KeyPlan {
   readonly newestTime: number | undefined;
   /** Event logs: gaps in a stream's versions open past the log's timeout. */
   readonly gaps?: readonly GapReport[];
+  /** The same counts per projection, for its metrics. */
+  readonly byProjection?: readonly ProjectionCounts[];
+}
+
+export interface ProjectionCounts {
+  readonly projection: string;
+  readonly applied: number;
+  readonly parked: number;
+  readonly skipped: number;
+  readonly newestTime: number | undefined;
 }
 
 export interface Fold {
@@ -126,9 +136,22 @@ export function planKey(
     const time = step?.type === 'event' ? step.event.approximateTime : undefined;
     if (time !== undefined && (newestTime === undefined || time > newestTime)) newestTime = time;
   }
+  const byProjection = projections.map((projection): ProjectionCounts => {
+    const fold = folds.get(projection);
+    let newest: number | undefined;
+    for (const index of fold?.applied ?? []) {
+      const step = run.steps[index];
+      const time = step?.type === 'event' ? step.event.approximateTime : undefined;
+      if (time !== undefined && (newest === undefined || time > newest)) newest = time;
+    }
+    const appliedHere = fold?.applied.size ?? 0;
+    const parkedHere = fold?.parked.length ?? 0;
+    return { projection: projection.name, applied: appliedHere, parked: parkedHere, skipped: Math.max(0, limit - appliedHere - parkedHere), newestTime: newest };
+  });
   return {
     run,
     write: buildWrite(run, loaded, projections, folds),
+    byProjection,
     applied: applied.size,
     parked: [...parked].filter((index) => !applied.has(index)).length,
     firstApplied: first === undefined ? undefined : { sequence: first.sequence, eventID: eventIdOf(first) },

@@ -6,7 +6,7 @@ import type { ItemKey } from '../records/item-key.js';
 import type { KeyRun } from '../records/order.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../retry.js';
 import { assertDistinctProjections, generationOf, type Projection } from './define.js';
-import { parkedId, planKey, type KeyFailure, type KeyPlan, type PlanOptions } from './plan.js';
+import { parkedId, planKey, type KeyFailure, type KeyPlan, type PlanOptions, type ProjectionCounts } from './plan.js';
 import type { CommitOutcome, DeadLetterStore, GapReport, LoadedState, ReadModelStore } from './ports.js';
 import { ImageParser } from './typed-event.js';
 
@@ -39,6 +39,7 @@ export interface KeyOutcome {
   readonly failure: KeyFailure | undefined;
   readonly newestTime: number | undefined;
   readonly gaps: readonly GapReport[];
+  readonly byProjection: readonly ProjectionCounts[];
 }
 
 export const DEFAULT_MAX_ROUNDS = 8;
@@ -247,6 +248,7 @@ function finished(plan: KeyPlan): KeyOutcome {
     failure: plan.failure,
     newestTime: plan.newestTime,
     gaps: plan.gaps ?? [],
+    byProjection: plan.byProjection ?? [],
   };
 }
 
@@ -273,6 +275,7 @@ function notWritten(run: KeyRun, first: FailurePoint | undefined, error: unknown
           },
     newestTime: undefined,
     gaps: [],
+    byProjection: [],
   };
 }
 

@@ -71,6 +71,41 @@ describe('createHandler', () => {
   });
 });
 
+describe('metrics', () => {
+  it('logs one embedded-metric line per projection after each batch', async () => {
+    const { logger, lines } = capturedLogger();
+    const handler = createHandler({
+      projections: examples,
+      store: new MemoryReadModelStore(),
+      deadLetters: new MemoryDeadLetterStore(),
+      environment: {},
+      logger,
+    });
+    const bad = orderRecord('100000000000000000003', { ...order, orderId: 'o-3' });
+    (bad.dynamodb as { NewImage: Record<string, unknown> }).NewImage.amount = { S: 'x' };
+    await handler({
+      Records: [orderRecord('100000000000000000001', order), orderRecord('100000000000000000001', order), bad],
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    const metrics = lines.filter((line) => line._aws !== undefined);
+    expect(metrics.map((line) => line.Projection)).toEqual(['customer-totals', 'order-status-counts', 'order-view']);
+    const totals = metrics[0] as Record<string, any>;
+    expect(totals._aws.CloudWatchMetrics[0]).toEqual({
+      Namespace: 'streamfold',
+      Dimensions: [['Projection']],
+      Metrics: [
+        { Name: 'RecordsApplied', Unit: 'Count' },
+        { Name: 'RecordsSkipped', Unit: 'Count' },
+        { Name: 'RecordsParked', Unit: 'Count' },
+        { Name: 'RecordsFailed', Unit: 'Count' },
+        { Name: 'LagMilliseconds', Unit: 'Milliseconds' },
+      ],
+    });
+    expect(totals).toMatchObject({ RecordsApplied: 1, RecordsParked: 1, RecordsFailed: 0 });
+    expect(totals.LagMilliseconds).toBeGreaterThan(0);
+  });
+});
+
 describe('configuration from the environment', () => {
   it('has defaults for everything', () => {
     expect(loadConfig({})).toMatchObject({
