@@ -100,7 +100,8 @@ export class StreamConsumer {
    * records (told apart by their shape); either way the answer names records as Lambda knows them.
    */
   async process(records: readonly unknown[]): Promise<BatchReport> {
-    await this.adoptGenerations();
+    // Beside the batch, not before it: on a cold start it is one more round trip the answer need not wait for.
+    const adopting = this.adoptGenerations();
     const decodeOptions = { table: this.options.sourceTable };
     const decoded = records.some(isKinesisRecord)
       ? decodeKinesisRecords(records, decodeOptions)
@@ -153,6 +154,7 @@ export class StreamConsumer {
     };
     this.logger.info({ stats, lowestFailedIdentifier: lowestFailed }, 'batch processed');
     this.logMetrics(results);
+    await adopting;
     // Lambda restarts the shard from the lowest reported identifier: reporting one is enough, and what
     // follows it and was applied is skipped as stale on redelivery.
     return { batchItemFailures: lowestFailed === undefined ? [] : [{ itemIdentifier: lowestFailed }], stats, errors };

@@ -6,8 +6,9 @@ import { DynamoDbGenerationRegistry } from '../adapters/dynamodb/rebuild-state.j
 import { DynamoDbReadModelStore } from '../adapters/dynamodb/store.js';
 import { loadConfig, tableNames, type Config } from './config.js';
 import { StreamConsumer, type ConsumerLane } from './consumer.js';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { once } from '../adapters/lazy-client.js';
 import { EventBridgePublisher } from '../adapters/eventbridge/publisher.js';
 import { SqsDeadLetterStore } from '../adapters/sqs/dead-letters.js';
 import { SqsPublisher } from '../adapters/sqs/publisher.js';
@@ -86,7 +87,7 @@ export function buildContainer(projections: readonly AnyProjection[], overrides:
           if (config.STREAMFOLD_PARKING === 'off') return null;
           if (config.STREAMFOLD_PARKED_QUEUE_URL !== undefined) {
             return new SqsDeadLetterStore({
-              client: overrides.sqsClient ?? new SQSClient({ region: config.AWS_REGION }),
+              client: overrides.sqsClient ?? sqsClientOf(config),
               queueUrl: config.STREAMFOLD_PARKED_QUEUE_URL,
             });
           }
@@ -182,21 +183,25 @@ function fanOutRoutes(config: Config, overrides: ConsumerOverrides): FanOutRoute
   const declared = [...(overrides.fanOut ?? [])];
   if (config.STREAMFOLD_EVENTBRIDGE_BUS !== undefined) declared.push(defineFanOut({ name: 'eventbridge', target: 'eventbridge' }));
   if (config.STREAMFOLD_SQS_QUEUE_URL !== undefined) declared.push(defineFanOut({ name: 'sqs', target: 'sqs' }));
-  let eventBridge = overrides.eventBridgeClient;
-  let sqs = overrides.sqsClient;
+  const eventBridge =
+    overrides.eventBridgeClient ??
+    once(async () => new (await import('@aws-sdk/client-eventbridge')).EventBridgeClient({ region: config.AWS_REGION }));
+  const sqs = overrides.sqsClient ?? sqsClientOf(config);
   return declared.map((fanOut) => {
     if (fanOut.target === 'eventbridge') {
       const eventBusName = fanOut.destination ?? config.STREAMFOLD_EVENTBRIDGE_BUS;
       if (eventBusName === undefined) throw missingDestination(fanOut, 'STREAMFOLD_EVENTBRIDGE_BUS');
-      eventBridge ??= new EventBridgeClient({ region: config.AWS_REGION });
       return { fanOut, publisher: new EventBridgePublisher({ client: eventBridge, eventBusName }) };
     }
     const queueUrl = fanOut.destination ?? config.STREAMFOLD_SQS_QUEUE_URL;
     if (queueUrl === undefined) throw missingDestination(fanOut, 'STREAMFOLD_SQS_QUEUE_URL');
-    sqs ??= new SQSClient({ region: config.AWS_REGION });
     return { fanOut, publisher: new SqsPublisher({ client: sqs, queueUrl }) };
   });
 }
+
+/** The SQS client, made on first use (and once): consumers that never send to SQS never load it. */
+const sqsClientOf = (config: Config) =>
+  once(async () => new (await import('@aws-sdk/client-sqs')).SQSClient({ region: config.AWS_REGION }));
 
 function missingDestination(fanOut: FanOut, variable: string): StreamfoldError {
   return new StreamfoldError('CONFIGURATION', `fan-out ${fanOut.name} has no destination: give one, or set ${variable}`, {

@@ -1,4 +1,5 @@
-import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { resolveClient, type LazyClient } from '../lazy-client.js';
 import { StreamfoldError } from '../../src/errors.js';
 import { chunkBySize, deliverEntries, oversized, type DeliveryOptions } from '../../src/fanout/deliver.js';
 import type { OutgoingMessage, PublishOutcome, Publisher } from '../../src/fanout/ports.js';
@@ -18,7 +19,7 @@ export const EVENTBRIDGE_MAX_REQUEST_BYTES = 1_048_576;
 const PERMANENT_ERRORS = new Set(['MalformedDetail', 'InvalidArgument', 'ValidationException', 'InvalidEventBusName']);
 
 export interface EventBridgePublisherOptions extends DeliveryOptions {
-  readonly client: EventBridgeClient;
+  readonly client: LazyClient<EventBridgeClient>;
   readonly eventBusName: string;
   readonly maxEntryBytes?: number;
 }
@@ -56,7 +57,10 @@ export class EventBridgePublisher implements Publisher {
   }
 
   private async send(entries: PutEventsRequestEntry[]): Promise<PublishOutcome[]> {
-    const response = await this.options.client.send(new PutEventsCommand({ Entries: entries }));
+    // Loaded on first use: a consumer without fan-out never pays for the EventBridge client.
+    const { PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
+    const client = await resolveClient(this.options.client);
+    const response = await client.send(new PutEventsCommand({ Entries: entries }));
     if ((response.FailedEntryCount ?? 0) === 0) return entries.map(() => ({ ok: true }));
     // The response's entries are in the order of the request's.
     return entries.map((_, index) => {

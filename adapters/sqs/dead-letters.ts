@@ -1,10 +1,5 @@
-import {
-  ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { resolveClient, type LazyClient } from '../lazy-client.js';
 import { chunk } from '../../src/concurrency.js';
 import { StreamfoldError } from '../../src/errors.js';
 import type { DeadLetterStore, ParkedRecord } from '../../src/projection/ports.js';
@@ -15,8 +10,13 @@ const LISTING_VISIBILITY_SECONDS = 30;
 const EMPTY_RECEIVES_TO_STOP = 3;
 
 export interface SqsDeadLetterOptions {
-  readonly client: SQSClient;
+  readonly client: LazyClient<SQSClient>;
   readonly queueUrl: string;
+}
+
+/** The SQS package, loaded on first use, and the client. */
+async function sqsOf(client: LazyClient<SQSClient>) {
+  return { sdk: await import('@aws-sdk/client-sqs'), client: await resolveClient(client) };
 }
 
 /**
@@ -43,7 +43,8 @@ export class SqsDeadLetterStore implements DeadLetterStore {
         }
         return { Id: String(index), MessageBody: body };
       });
-      const response = await this.options.client.send(new SendMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: entries }));
+      const { sdk, client } = await sqsOf(this.options.client);
+      const response = await client.send(new sdk.SendMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries: entries }));
       if ((response.Failed ?? []).length > 0) {
         const failure = response.Failed?.[0];
         throw new StreamfoldError('STORE_WRITE_FAILED', `SQS refused a parked record: ${failure?.Code ?? ''} ${failure?.Message ?? ''}`.trim(), {
@@ -57,9 +58,10 @@ export class SqsDeadLetterStore implements DeadLetterStore {
     const seen = new Map<string, ParkedRecord>();
     const handles: string[] = [];
     let empty = 0;
+    const { sdk, client } = await sqsOf(this.options.client);
     while (empty < EMPTY_RECEIVES_TO_STOP) {
-      const { Messages = [] } = await this.options.client.send(
-        new ReceiveMessageCommand({
+      const { Messages = [] } = await client.send(
+        new sdk.ReceiveMessageCommand({
           QueueUrl: this.options.queueUrl,
           MaxNumberOfMessages: SQS_MAX_BATCH_ENTRIES,
           VisibilityTimeout: LISTING_VISIBILITY_SECONDS,
@@ -86,9 +88,10 @@ export class SqsDeadLetterStore implements DeadLetterStore {
 
   async remove(records: readonly ParkedRecord[]): Promise<void> {
     const handles = records.map((record) => this.receipts.get(record.id)).filter((handle) => handle !== undefined);
+    const { sdk, client } = await sqsOf(this.options.client);
     for (const part of chunk(handles, SQS_MAX_BATCH_ENTRIES)) {
-      await this.options.client.send(
-        new DeleteMessageBatchCommand({
+      await client.send(
+        new sdk.DeleteMessageBatchCommand({
           QueueUrl: this.options.queueUrl,
           Entries: part.map((handle, index) => ({ Id: String(index), ReceiptHandle: handle })),
         }),
@@ -98,9 +101,10 @@ export class SqsDeadLetterStore implements DeadLetterStore {
   }
 
   private async makeVisible(handles: readonly string[]): Promise<void> {
+    const { sdk, client } = await sqsOf(this.options.client);
     for (const part of chunk(handles, SQS_MAX_BATCH_ENTRIES)) {
-      await this.options.client.send(
-        new ChangeMessageVisibilityBatchCommand({
+      await client.send(
+        new sdk.ChangeMessageVisibilityBatchCommand({
           QueueUrl: this.options.queueUrl,
           Entries: part.map((handle, index) => ({ Id: String(index), ReceiptHandle: handle, VisibilityTimeout: 0 })),
         }),

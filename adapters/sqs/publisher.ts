@@ -1,10 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  SendMessageBatchCommand,
-  type MessageAttributeValue,
-  type SendMessageBatchRequestEntry,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import type { MessageAttributeValue, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
+import { resolveClient, type LazyClient } from '../lazy-client.js';
 import { StreamfoldError } from '../../src/errors.js';
 import { chunkBySize, deliverEntries, oversized, type DeliveryOptions } from '../../src/fanout/deliver.js';
 import type { OutgoingMessage, PublishOutcome, Publisher } from '../../src/fanout/ports.js';
@@ -19,7 +15,7 @@ export const SQS_MAX_BATCH_BYTES = 1_048_576;
 const FIFO_ID = /^[\x21-\x7e]{1,128}$/;
 
 export interface SqsPublisherOptions extends DeliveryOptions {
-  readonly client: SQSClient;
+  readonly client: LazyClient<SQSClient>;
   readonly queueUrl: string;
   /** By default, a queue whose URL ends in `.fifo`. */
   readonly fifo?: boolean;
@@ -103,7 +99,10 @@ export class SqsPublisher implements Publisher {
   }
 
   private async send(chunk: readonly Entry[]): Promise<PublishOutcome[]> {
-    const response = await this.options.client.send(
+    // Loaded on first use: a consumer without fan-out never pays for the SQS client.
+    const { SendMessageBatchCommand } = await import('@aws-sdk/client-sqs');
+    const client = await resolveClient(this.options.client);
+    const response = await client.send(
       new SendMessageBatchCommand({
         QueueUrl: this.options.queueUrl,
         Entries: chunk.map((entry, position) => this.requestEntry(entry.message, String(position))),

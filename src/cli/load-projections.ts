@@ -2,9 +2,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { StreamfoldError } from '../errors.js';
-import { isFanOut, type FanOut } from '../fanout/define.js';
-import { isEventProjection } from '../eventlog/define.js';
-import { assertDistinctProjections, type Projection } from '../projection/define.js';
+import type { FanOut } from '../fanout/define.js';
+import { collectModule } from '../projection/collect.js';
 import type { AnyProjection } from '../projection/kinds.js';
 
 const TYPESCRIPT = /\.[mc]?tsx?$/;
@@ -29,22 +28,13 @@ export async function loadModule(modulePath: string): Promise<{ projections: Any
     register();
   }
   const exports = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  const found = new Set<AnyProjection>();
-  const fanOut = new Set<FanOut>();
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) value.forEach(visit);
-    else if (isProjection(value) || isEventProjection(value)) found.add(value);
-    else if (isFanOut(value)) fanOut.add(value);
-  };
-  for (const value of Object.values(exports)) visit(value);
-  const projections = [...found];
-  if (projections.length === 0) {
+  const collected = collectModule(exports);
+  if (collected.projections.length === 0) {
     throw new StreamfoldError('CONFIGURATION', `${modulePath} exports no projection (made with defineProjection)`, {
       field: '--projections',
     });
   }
-  assertDistinctProjections(projections);
-  return { projections, fanOut: [...fanOut] };
+  return collected;
 }
 
 /** The projection of that name; of several versions, the newest. */
@@ -60,14 +50,4 @@ export function selectProjection(projections: readonly AnyProjection[], name: st
     );
   }
   return projection;
-}
-
-function isProjection(value: unknown): value is Projection {
-  if (typeof value !== 'object' || value === null) return false;
-  const candidate = value as Partial<Projection>;
-  return (
-    (candidate.kind === 'view' || candidate.kind === 'sum') &&
-    typeof candidate.name === 'string' &&
-    typeof candidate.version === 'number'
-  );
 }
