@@ -31,7 +31,8 @@ export function embeddedMetrics(namespace: string, metrics: ProjectionMetrics, t
       CloudWatchMetrics: [
         {
           Namespace: namespace,
-          Dimensions: [['Projection']],
+          // Per projection, and (the empty set) for the whole consumer, which one alarm can watch.
+          Dimensions: [['Projection'], []],
           Metrics: present.map(([name, , unit]) => ({ Name: name, Unit: unit })),
         },
       ],

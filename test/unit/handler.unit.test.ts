@@ -92,7 +92,7 @@ describe('metrics', () => {
     const totals = metrics[0] as Record<string, any>;
     expect(totals._aws.CloudWatchMetrics[0]).toEqual({
       Namespace: 'streamfold',
-      Dimensions: [['Projection']],
+      Dimensions: [['Projection'], []],
       Metrics: [
         { Name: 'RecordsApplied', Unit: 'Count' },
         { Name: 'RecordsSkipped', Unit: 'Count' },
