@@ -17,7 +17,7 @@ import { defineFanOut, type FanOut } from './fanout/define.js';
 import { FanOutDispatcher, type FanOutRoute } from './fanout/dispatcher.js';
 import { createLogger, type Logger } from './logging.js';
 import { lanesOf } from './lanes.js';
-import { isStateProjection, type AnyProjection } from './projection/kinds.js';
+import type { AnyProjection } from './projection/kinds.js';
 import type { DeadLetterStore, ReadModelStore } from './projection/ports.js';
 import { Redriver } from './projection/redrive.js';
 import { ProjectionRuntime } from './projection/runtime.js';
@@ -136,7 +136,7 @@ export function buildContainer(projections: readonly AnyProjection[], overrides:
       );
       bind(TOKENS.redriver).toResolvedValue(
         (store: ReadModelStore, deadLetters: DeadLetterStore | null, logger: Logger) =>
-          deadLetters === null ? null : new Redriver(projections.filter(isStateProjection), store, deadLetters, logger),
+          deadLetters === null ? null : new Redriver(projections, store, deadLetters, logger),
         [TOKENS.store, TOKENS.deadLetters, TOKENS.logger],
       );
     }),

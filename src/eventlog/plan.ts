@@ -119,6 +119,20 @@ export function planStream(
       }
       version = candidate.version;
     }
+    if (blockedAt !== undefined && options.parking) {
+      // Behind a parked event, later events go to the dead-letter store too, in order, not into the
+      // checkpoint: a stream blocked for long would outgrow the checkpoint item. A redrive takes them back.
+      const waits = new StreamfoldError('PROJECTION_FAILED', `waits behind the event parked at version ${blockedAt}`, {
+        projection: projection.name,
+        key: run.key.id,
+      });
+      for (const candidate of [...waiting.values()].sort((a, b) => (a.version < b.version ? -1 : 1))) {
+        parked.push(parkedEvent(projection.name, generation, run.key.id, candidate, waits, options.now(), 'waiting'));
+        counts.parked += 1;
+        if (candidate.step !== undefined) parkedSteps.add(candidate.step);
+      }
+      waiting.clear();
+    }
     for (const candidate of waiting.values()) if (candidate.step !== undefined) held.add(candidate.step);
     byProjection.push({
       projection: projection.name,
@@ -237,6 +251,7 @@ function parkedEvent(
   candidate: Candidate,
   error: StreamfoldError,
   now: number,
+  reason: ParkedRecord['reason'] = 'failed',
 ): ParkedRecord {
   return {
     id: parkedId(generation, stream, candidate.version.toString()),
@@ -245,7 +260,7 @@ function parkedEvent(
     key: stream,
     sequence: candidate.version.toString(),
     eventID: candidate.step?.type === 'event' ? candidate.step.event.eventID : undefined,
-    reason: 'failed',
+    reason,
     error: { code: error.code, message: error.message, field: error.field },
     record: candidate.record,
     parkedAt: new Date(now).toISOString(),

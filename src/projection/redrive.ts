@@ -5,7 +5,11 @@ import { itemKeyFromKeys, type ItemKey } from '../records/item-key.js';
 import type { RunStep } from '../records/order.js';
 import { compareSequences } from '../records/sequence.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../retry.js';
-import { generationOf, type Projection } from './define.js';
+import type { EventLog, EventProjection } from '../eventlog/define.js';
+import { planStream } from '../eventlog/plan.js';
+import { locateEvent, streamKey } from '../eventlog/streams.js';
+import { generationOf } from './define.js';
+import { isStateProjection, type AnyProjection } from './kinds.js';
 import { applyEvent, projectionChanges, type Fold } from './plan.js';
 import { viewRowId, type DeadLetterStore, type KeyWrite, type ParkedRecord, type ReadModelStore } from './ports.js';
 import { ImageParser } from './typed-event.js';
@@ -39,7 +43,7 @@ export class Redriver {
   private readonly now: () => number;
 
   constructor(
-    private readonly projections: readonly Projection[],
+    private readonly projections: readonly AnyProjection[],
     private readonly store: ReadModelStore,
     private readonly deadLetters: DeadLetterStore,
     private readonly logger: Logger,
@@ -67,7 +71,7 @@ export class Redriver {
     return result;
   }
 
-  private projectionNamed(name: string): Projection {
+  private projectionNamed(name: string): AnyProjection {
     const projection = this.projections.find((candidate) => candidate.name === name);
     if (projection === undefined) {
       throw new StreamfoldError('CONFIGURATION', `no projection named "${name}" in this module`, { projection: name });
@@ -77,12 +81,14 @@ export class Redriver {
 
   /** One projection's parked records of one source item. */
   private async redriveItem(generation: string, keyId: string): Promise<RedriveResult> {
-    const projection = this.projections.find((candidate) => generationOf(candidate) === generation);
+    const found = this.projections.find((candidate) => generationOf(candidate) === generation);
     const parked = await this.parkedOf(generation, keyId);
-    if (projection === undefined) {
+    if (found === undefined) {
       this.logger.warn({ generation, key: keyId }, 'parked records of a projection this module does not define');
       return { applied: [], obsolete: [], stillParked: parked };
     }
+    if (!isStateProjection(found)) return this.redriveStream(found, generation, keyId);
+    const projection = found;
     const key = keyFromId(keyId);
     for (let round = 0; round < this.maxRounds; round += 1) {
       if (round > 0) await this.sleep(backoffDelay(this.backoff, round - 1));
@@ -169,6 +175,49 @@ export class Redriver {
     return { applied: [], obsolete: [], stillParked: parked };
   }
 
+  /**
+   * One event stream's parked events: folded again from where the stream was blocked, as if the block were
+   * lifted, through the same planner as live events. What applies (or now waits for a gap, in the checkpoint)
+   * leaves the dead-letter store; what fails again stays, with its new error.
+   */
+  private async redriveStream(projection: EventProjection, generation: string, keyId: string): Promise<RedriveResult> {
+    const log = projection.log;
+    const streamId = JSON.parse(keyId.slice('stream#'.length)) as string;
+    const key = streamKey(log, streamId);
+    for (let round = 0; round < this.maxRounds; round += 1) {
+      if (round > 0) await this.sleep(backoffDelay(this.backoff, round - 1));
+      const records = await this.parkedOf(generation, keyId);
+      const loaded = await this.store.load([key], projection.kind === 'event-view' ? [generation] : []);
+      const checkpoint = loaded.checkpoints.get(key.id);
+      const entry = checkpoint?.entries.get(generation);
+      if (checkpoint === undefined || entry === undefined || entry.blockedAt === undefined) {
+        // Not blocked: these were skipped (`onPoison: 'skip'`) or applied by an earlier redrive.
+        await this.deadLetters.remove(records);
+        return { applied: [], obsolete: records, stillParked: [] };
+      }
+      const unblocked = {
+        ...loaded,
+        checkpoints: new Map([
+          [key.id, { ...checkpoint, entries: new Map([...checkpoint.entries, [generation, { ...entry, blockedAt: undefined }]]) }],
+        ]),
+      };
+      const plan = planStream({ key, steps: records.map((record, index) => stepOf(record, log, index)) }, unblocked, [projection], log, {
+        parking: true,
+        now: this.now,
+      });
+      if (plan.write === undefined) return { applied: [], obsolete: [], stillParked: records };
+      if (plan.write.parked.length > 0) await this.deadLetters.park(plan.write.parked);
+      const [outcome] = await this.store.commit([plan.write]);
+      if (outcome?.status === 'conflict' || outcome?.status === 'retry') continue;
+      if (outcome?.status === 'failed') return { applied: [], obsolete: [], stillParked: records };
+      const again = new Set(plan.write.parked.map((record) => record.id));
+      const applied = records.filter((record) => !again.has(record.id));
+      await this.deadLetters.remove(applied);
+      return { applied, obsolete: [], stillParked: [...plan.write.parked] };
+    }
+    return { applied: [], obsolete: [], stillParked: await this.parkedOf(generation, keyId) };
+  }
+
   /** The first record failed again: it stays parked with the new error, the rest behind it as they are. */
   private async refreshError(remaining: readonly ParkedRecord[], error: StreamfoldError): Promise<ParkedRecord[]> {
     const [failed, ...waiting] = remaining;
@@ -193,4 +242,27 @@ export class Redriver {
 /** The canonical key id is the key's wire form, so the key comes back from it whole. */
 function keyFromId(id: string): ItemKey {
   return itemKeyFromKeys(JSON.parse(id) as unknown, 'key');
+}
+
+/** A parked event as the step of a stream run again: decoded, placed at its version. */
+function stepOf(record: ParkedRecord, log: EventLog, index: number): RunStep {
+  const decoded = decodeRecord(record.record, index);
+  if (decoded.ok) {
+    const located = locateEvent(decoded.event, log, index);
+    if (!(located instanceof StreamfoldError)) {
+      return {
+        type: 'event',
+        sequence: located.version,
+        identifier: decoded.identifier,
+        event: { ...decoded.event, key: located.key, sequence: located.version },
+        record: record.record,
+      };
+    }
+  }
+  const error = decoded.ok ? new StreamfoldError('MALFORMED_RECORD', 'the parked event no longer names its stream') : decoded.error;
+  return {
+    type: 'undecodable',
+    sequence: record.sequence,
+    failure: { index, identifier: undefined, eventID: record.eventID, key: undefined, sequence: record.sequence, error, record: record.record },
+  };
 }

@@ -6,7 +6,10 @@ import { readAllRows } from '../../src/projection/read-model.js';
 import { ProjectionRuntime } from '../../src/projection/runtime.js';
 import { MemoryDeadLetterStore } from '../../src/testing/memory-dead-letters.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
-import { orderHistory, revenuePerDay } from '../../projections/event-sourced/index.js';
+import { z } from 'zod';
+import { defineEventLog, defineEventProjection, type EventProjection } from '../../src/eventlog/define.js';
+import { Redriver } from '../../src/projection/redrive.js';
+import { OrderEvent, orderEvents, orderHistory, revenuePerDay } from '../../projections/event-sourced/index.js';
 import { streamRecord, wire } from '../support/records.js';
 
 function consumer() {
@@ -60,6 +63,42 @@ describe('event logs', () => {
     expect(await readAllRows(store, revenuePerDay)).toEqual([{ key: '2026-11-02', value: { revenue: 500, payments: 1 } }]);
     const [history] = await readAllRows(store, orderHistory);
     expect(history?.value.history).toEqual(['1:OrderPlaced', '2:OrderLineAdded', '3:OrderPaid']);
+  });
+
+  it('parks a poison event and the stream\'s later events behind it, and a redrive after the fix applies them in order', async () => {
+    const { store, deadLetters, consumer: events } = consumer();
+    const placed = event('o-7', 1, 'OrderPlaced', { customerId: 'c-1', placedAt: '2026-11-03T10:00:00Z' });
+    const poison = event('o-7', 2, 'OrderLineAdded', { sku: 'fig', quantity: 1, price: '1,200' });
+    const paid = event('o-7', 3, 'OrderPaid', { amount: 1200, paidAt: '2026-11-03T12:00:00Z' });
+    const shipped = event('o-7', 4, 'OrderShipped', { carrier: 'ups' });
+    const report = await events.process([shipped, placed, paid, poison]);
+    expect(report.batchItemFailures).toEqual([]);
+    const history = async () => (await readAllRows(store, orderHistory))[0]?.value.history;
+    expect(await history()).toEqual(['1:OrderPlaced']);
+    const parked = [...deadLetters.records.values()].filter((record) => record.projection === 'order-history');
+    expect(parked.map((record) => [record.sequence, record.reason])).toEqual([
+      ['2', 'failed'],
+      ['3', 'waiting'],
+      ['4', 'waiting'],
+    ]);
+
+    // The fix: prices written as formatted text are read.
+    const fixedLog = defineEventLog({
+      ...orderEvents,
+      events: z.discriminatedUnion('type', [
+        ...(OrderEvent.options.filter((option) => option.shape.type.value !== 'OrderLineAdded') as [(typeof OrderEvent.options)[number]]),
+        z.object({
+          type: z.literal('OrderLineAdded'),
+          payload: z.object({ sku: z.string(), quantity: z.number(), price: z.union([z.number(), z.string().transform((text) => Number(text.replace(',', '')))]) }),
+        }),
+      ]),
+    });
+    const fixed = defineEventProjection({ ...orderHistory, log: fixedLog } as never) as EventProjection;
+    const result = await new Redriver([fixed], store, deadLetters, silentLogger, { sleep: async () => {} }).redrive({ projection: 'order-history' });
+    expect(result.applied.map((record) => record.sequence)).toEqual(['2', '3', '4']);
+    expect(result.stillParked).toEqual([]);
+    expect(await history()).toEqual(['1:OrderPlaced', '2:OrderLineAdded', '3:OrderPaid', '4:OrderShipped']);
+    expect([...deadLetters.records.values()].filter((record) => record.projection === 'order-history')).toEqual([]);
   });
 
   it('names the attribute of an event that does not match the log', async () => {
