@@ -108,17 +108,24 @@ export class StreamConsumer {
       : decodeRecords(records, decodeOptions);
     const results = await Promise.all(this.lanes.map((lane) => this.processLane(lane, decoded)));
 
-    // Fan-out comes after the projections applied, and only for what they applied or took before.
+    // Fan-out comes after the projections applied, and only for what they applied or took before: for a
+    // state table, each item's records up to its failure; for an event log, the events applied now, in
+    // version order (an event held behind a gap goes out when it applies).
     const publishing = results[0];
     const dispatched =
       this.fanOut?.enabled && publishing !== undefined
         ? await this.fanOut.dispatch(
-            publishing.runs.map((run, index) => ({ run, stopAt: publishing.outcomes[index]?.failure?.sequence })),
+            publishing.isEventLog
+              ? publishing.outcomes.map((outcome) => ({ run: appliedRun(outcome), stopAt: undefined }))
+              : publishing.runs.map((run, index) => ({ run, stopAt: publishing.outcomes[index]?.failure?.sequence })),
           )
         : undefined;
     for (const failure of dispatched?.failures ?? []) publishing?.stop(failure.key, failure.sequence, failure.error);
 
-    const identifiers = results.flatMap((result) => result.notTaken.map((step) => identifierOf(step)));
+    const identifiers = results.flatMap((result) => [
+      ...result.notTaken.map((step) => identifierOf(step)),
+      ...result.misuseReported.map((entry) => entry.identifier),
+    ]);
     const errors = results.flatMap((result) => result.errors);
     for (const result of results) {
       for (const record of result.unplacedReported) {
@@ -144,7 +151,7 @@ export class StreamConsumer {
       parked: sum((result) => result.parked) + (dispatched?.parked ?? 0),
       stale: sum((result) => result.stale),
       duplicates: sum((result) => result.duplicates),
-      failed: sum((result) => result.notTaken.length + result.unplacedReported.length),
+      failed: sum((result) => result.notTaken.length + result.unplacedReported.length + result.misuseReported.length),
       keys: sum((result) => result.runs.length),
       failedKeys: sum((result) => result.failedKeys.size),
       published: dispatched?.published ?? 0,
@@ -153,7 +160,7 @@ export class StreamConsumer {
       lagMs: Number.isFinite(newest) ? Math.max(0, (this.options.now ?? Date.now)() - newest) : undefined,
     };
     this.logger.info({ stats, lowestFailedIdentifier: lowestFailed }, 'batch processed');
-    this.logMetrics(results);
+    this.logMetrics(results, dispatched?.parked ?? 0);
     await adopting;
     // Lambda restarts the shard from the lowest reported identifier: reporting one is enough, and what
     // follows it and was applied is skipped as stale on redelivery.
@@ -168,10 +175,12 @@ export class StreamConsumer {
     const unplacedParked = await lane.runtime.parkUnreadable(ordered.unplaced);
     const barrier = unplacedParked || lane.log !== undefined ? undefined : barrierOf(ordered.unplaced);
     const runs = barrier === undefined ? ordered.runs : ordered.runs.map((run) => cut(run, barrier));
-    let misuse = 0;
+    let misuse: readonly Misuse[] = [];
+    let misuseReported: readonly Misuse[] = [];
     if ('misuse' in ordered) {
-      misuse = (ordered as StreamBatch).misuse.length;
-      await this.reportMisuse(lane, (ordered as StreamBatch).misuse);
+      misuse = (ordered as StreamBatch).misuse;
+      // Parked when parking is on; otherwise reported as failed, since nothing may be dropped.
+      if (!(await this.reportMisuse(lane, misuse))) misuseReported = misuse;
     }
     const outcomes = await lane.runtime.apply(runs);
 
@@ -198,6 +207,9 @@ export class StreamConsumer {
       if (outcome.newestTime !== undefined && (newestTime === undefined || outcome.newestTime > newestTime)) newestTime = outcome.newestTime;
     }
     return {
+      isEventLog: lane.log !== undefined,
+      misuseReported,
+      unattributedParked: (unplacedParked ? ordered.unplaced.length : 0) + (misuseReported.length === 0 ? misuse.length : 0),
       projections: [...new Set(lane.runtime.projections.map((projection) => projection.name))],
       runs,
       outcomes,
@@ -212,17 +224,26 @@ export class StreamConsumer {
       parked: outcomes.reduce((total, outcome) => total + outcome.parked, 0) + (unplacedParked ? ordered.unplaced.length : 0),
       stale: outcomes.reduce((total, outcome) => total + outcome.stale, 0),
       duplicates: ordered.duplicates,
-      misuse,
+      misuse: misuse.length,
       gaps: outcomes.flatMap((outcome) => outcome.gaps),
       newestTime,
     };
   }
 
   /** One embedded-metric line per projection: applied, skipped, parked, failed, and lag. */
-  private logMetrics(results: readonly LaneResult[]): void {
+  private logMetrics(results: readonly LaneResult[], fanOutParked: number): void {
     const namespace = this.options.metricsNamespace;
     if (namespace === undefined) return;
     const now = (this.options.now ?? Date.now)();
+    // Parked records that belong to no one projection (unreadable keys, changes to event items, fan-out
+    // messages): counted under `(consumer)`, so the parked-records alarm sees them too.
+    const unattributed = fanOutParked + results.reduce((total, result) => total + result.unattributedParked, 0);
+    if (unattributed > 0) {
+      this.logger.info(
+        embeddedMetrics(namespace, { projection: '(consumer)', applied: 0, skipped: 0, parked: unattributed, failed: 0, lagMs: undefined }, now),
+        'metrics',
+      );
+    }
     for (const result of results) {
       const failed = result.notTaken.length + result.unplacedReported.length;
       const byName = new Map<string, { applied: number; skipped: number; parked: number; newest: number | undefined }>();
@@ -248,6 +269,7 @@ export class StreamConsumer {
               parked: total.parked,
               failed,
               lagMs: total.newest === undefined ? undefined : Math.max(0, now - total.newest),
+              ...(result.isEventLog ? { openGaps: result.gaps.filter((gap) => gap.projection === projection).length } : {}),
             },
             now,
           ),
@@ -257,9 +279,12 @@ export class StreamConsumer {
     }
   }
 
-  /** An event log is append-only: a change to an event item is reported (and parked), never folded. */
-  private async reportMisuse(lane: ConsumerLane, misuse: readonly Misuse[]): Promise<void> {
-    if (misuse.length === 0) return;
+  /**
+   * An event log is append-only: a change to an event item is reported (and parked), never folded. Answers
+   * whether it was parked.
+   */
+  private async reportMisuse(lane: ConsumerLane, misuse: readonly Misuse[]): Promise<boolean> {
+    if (misuse.length === 0) return true;
     const errors = misuse.map(
       ({ event }) =>
         new StreamfoldError('MALFORMED_RECORD', `an event log is append-only: this ${event.kind} of an event item is not folded`, {
@@ -273,9 +298,7 @@ export class StreamConsumer {
         .child({ key: event.key.id, sequence: event.sequence, eventID: event.eventID })
         .error({ err: errors[index]?.toJSON() }, 'change to an event item');
     });
-    await lane.runtime.parkMisuse(
-      misuse.map((entry, index) => ({ ...entry, error: errors[index] as StreamfoldError })),
-    );
+    return lane.runtime.parkMisuse(misuse.map((entry, index) => ({ ...entry, error: errors[index] as StreamfoldError })));
   }
 
   /**
@@ -296,6 +319,9 @@ export class StreamConsumer {
 }
 
 interface LaneResult {
+  readonly isEventLog: boolean;
+  readonly misuseReported: readonly Misuse[];
+  readonly unattributedParked: number;
   readonly projections: readonly string[];
   readonly runs: readonly KeyRun[];
   readonly outcomes: readonly KeyOutcome[];
@@ -327,6 +353,20 @@ function lowest(sequences: readonly (string | undefined)[]): string | undefined 
     if (sequence !== undefined && (low === undefined || compareSequences(sequence, low) < 0)) low = sequence;
   }
   return low;
+}
+
+/** An event-log key's applied events as a run, in version order: what fan-out publishes for it. */
+function appliedRun(outcome: KeyOutcome): KeyRun {
+  return {
+    key: outcome.key,
+    steps: (outcome.publishable ?? []).map(({ event, record }) => ({
+      type: 'event' as const,
+      sequence: event.sequence,
+      identifier: event.sequence,
+      event,
+      record,
+    })),
+  };
 }
 
 function cut(run: KeyRun, barrier: string): KeyRun {

@@ -9,6 +9,8 @@ export interface ProjectionMetrics {
   readonly failed: number;
   /** Now minus the time of the newest record applied, when one was. */
   readonly lagMs: number | undefined;
+  /** Event logs: streams whose gap has stayed open past the log's timeout. */
+  readonly openGaps?: number;
 }
 
 const METRICS = [
@@ -17,6 +19,7 @@ const METRICS = [
   ['RecordsParked', 'parked', 'Count'],
   ['RecordsFailed', 'failed', 'Count'],
   ['LagMilliseconds', 'lagMs', 'Milliseconds'],
+  ['OpenGaps', 'openGaps', 'Count'],
 ] as const;
 
 /**

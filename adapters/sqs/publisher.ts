@@ -48,11 +48,16 @@ export class SqsPublisher implements Publisher {
     messages.forEach((message, index) => {
       const size = messageSize(message);
       if (size > limit) outcomes[index] = oversized('SQS', message, size, limit);
-      else entries.push({ index, message, size });
+      entries.push({ index, message, size });
     });
     if (this.fifo) await this.publishInOrder(entries, outcomes);
-    else await this.deliver(entries, outcomes);
+    else await this.deliver(entries.filter((entry) => outcomes[entry.index] === undefined), outcomes);
     return outcomes;
+  }
+
+  /** A FIFO queue must see each item's messages in order: a queue of SQS's is ordered, per group. */
+  get ordered(): boolean {
+    return this.fifo;
   }
 
   /** One round sends each item's next message; an item whose message failed sends nothing more. */
@@ -68,7 +73,8 @@ export class SqsPublisher implements Publisher {
     }
     while (queues.size > 0) {
       const round = [...queues.values()].map((queue) => queue.shift() as Entry);
-      await this.deliver(round, outcomes);
+      // An oversized message failed before sending; it still holds back the messages of its item behind it.
+      await this.deliver(round.filter((entry) => outcomes[entry.index] === undefined), outcomes);
       for (const entry of round) {
         const queue = queues.get(entry.message.key) ?? [];
         const outcome = outcomes[entry.index];

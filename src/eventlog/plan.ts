@@ -19,6 +19,9 @@ import type { KeyRun, RunStep } from '../records/order.js';
 import type { DomainEvent, EventLog, EventProjection } from './define.js';
 import { locateEvent } from './streams.js';
 
+/** What one projection may keep of a stream's held events in the stream's checkpoint item (400 KB at most). */
+export const HELD_BYTES_PER_PROJECTION = 64 * 1024;
+
 export interface StreamPlanOptions {
   readonly parking: boolean;
   readonly now: () => number;
@@ -57,7 +60,10 @@ export function planStream(
   const held = new Set<RunStep>();
   const parkedSteps = new Set<RunStep>();
   let changed = false;
-  let appliedFromEarlier = 0;
+  /** Versions applied now that had waited in the checkpoint: counted once, whatever the projections. */
+  const appliedFromEarlier = new Set<bigint>();
+  /** The events applied now, by version: what fan-out may publish, in version order. */
+  const publishable = new Map<bigint, { event: ChangeEvent; record: unknown }>();
   let newestTime: number | undefined;
   const byProjection: ProjectionCounts[] = [];
 
@@ -80,14 +86,12 @@ export function planStream(
     const counts = { applied: 0, parked: 0, newestTime: undefined as number | undefined };
     let state = storedRow?.state;
     let delta: Map<string, Map<string, Decimal>> = new Map();
-    let progressed = false;
     while (blockedAt === undefined) {
       const candidate = waiting.get(version + 1n);
       if (candidate === undefined) break;
       waiting.delete(candidate.version);
-      progressed = true;
       try {
-        const event = domainEvent(candidate, log, run.key.id);
+        const { domain: event, change } = domainEvent(candidate, log, run.key.id);
         if (projection.kind === 'event-view') {
           state = storableState(projection.evolve(state, event));
         } else {
@@ -96,8 +100,9 @@ export function planStream(
         if (event.approximateTime !== undefined && (newestTime === undefined || event.approximateTime > newestTime)) {
           newestTime = event.approximateTime;
         }
-        if (candidate.step === undefined) appliedFromEarlier += 1;
+        if (candidate.step === undefined) appliedFromEarlier.add(candidate.version);
         else applied.add(candidate.step);
+        publishable.set(candidate.version, { event: change, record: candidate.record });
         counts.applied += 1;
         if (event.approximateTime !== undefined && (counts.newestTime === undefined || event.approximateTime > counts.newestTime)) {
           counts.newestTime = event.approximateTime;
@@ -133,6 +138,23 @@ export function planStream(
       }
       waiting.clear();
     }
+    // Events held behind a gap live in the checkpoint item, whose size DynamoDB caps: past a budget, the
+    // newest of them are parked instead (a redrive takes them back once the gap has filled).
+    let heldBytes = 0;
+    for (const candidate of [...waiting.values()].sort((a, b) => (a.version < b.version ? -1 : 1))) {
+      heldBytes += JSON.stringify(candidate.record)?.length ?? 0;
+      if (heldBytes <= HELD_BYTES_PER_PROJECTION) continue;
+      const tooMany = new StreamfoldError(
+        'PROJECTION_FAILED',
+        `held behind the gap at version ${version + 1n}, with more events than the checkpoint keeps`,
+        { projection: projection.name, key: run.key.id },
+      );
+      if (!options.parking) return failed(run, tooMany);
+      parked.push(parkedEvent(projection.name, generation, run.key.id, candidate, tooMany, options.now(), 'waiting'));
+      counts.parked += 1;
+      if (candidate.step !== undefined) parkedSteps.add(candidate.step);
+      waiting.delete(candidate.version);
+    }
     for (const candidate of waiting.values()) if (candidate.step !== undefined) held.add(candidate.step);
     byProjection.push({
       projection: projection.name,
@@ -158,7 +180,8 @@ export function planStream(
       entries.set(generation, entry);
       changed = true;
     }
-    if (progressed && projection.kind === 'event-view' && state !== storedRow?.state) {
+    // Written whenever an event applied: evolve() may have changed the state object it was given.
+    if (counts.applied > 0 && projection.kind === 'event-view' && (state !== undefined || storedRow !== undefined)) {
       views.push({
         generation,
         state,
@@ -176,8 +199,8 @@ export function planStream(
   const first = taken[0];
   return {
     run,
-    write: changed || views.length > 0 || sums.length > 0 ? keyWrite(run, checkpoint, entries, views, sums, parked) : undefined,
-    applied: applied.size + appliedFromEarlier,
+    write: changed || views.length > 0 || sums.length > 0 || parked.length > 0 ? keyWrite(run, checkpoint, entries, views, sums, parked) : undefined,
+    applied: applied.size + appliedFromEarlier.size,
     parked: parkedSteps.size,
     firstApplied: first === undefined ? undefined : { sequence: first.sequence, eventID: first.type === 'event' ? first.event.eventID : undefined },
     stale: run.steps.length - taken.length,
@@ -185,11 +208,12 @@ export function planStream(
     newestTime,
     gaps,
     byProjection,
+    publishable: [...publishable].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, applied]) => applied),
   };
 }
 
 /** The domain event a waiting candidate holds: decoded from its record again if it waited in a checkpoint. */
-function domainEvent(candidate: Candidate, log: EventLog, stream: string): DomainEvent<unknown> {
+function domainEvent(candidate: Candidate, log: EventLog, stream: string): { domain: DomainEvent<unknown>; change: ChangeEvent } {
   let event: ChangeEvent;
   if (candidate.step?.type === 'event') {
     event = candidate.step.event;
@@ -216,7 +240,7 @@ function domainEvent(candidate: Candidate, log: EventLog, stream: string): Domai
       field: ['dynamodb', 'NewImage', ...(attribute === undefined ? [] : [attribute]), ...rest].join('.'),
     });
   }
-  return {
+  const domain = {
     ...(parsed.data as object),
     streamId: String(image[log.streamId]),
     version: Number(candidate.version),
@@ -225,6 +249,7 @@ function domainEvent(candidate: Candidate, log: EventLog, stream: string): Domai
     item: image,
     replay: event.replay,
   } as DomainEvent<unknown>;
+  return { domain, change: event };
 }
 
 

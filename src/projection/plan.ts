@@ -56,6 +56,8 @@ export interface KeyPlan {
   readonly gaps?: readonly GapReport[];
   /** The same counts per projection, for its metrics. */
   readonly byProjection?: readonly ProjectionCounts[];
+  /** Event logs: the events applied now, in version order, for fan-out (held events wait until they apply). */
+  readonly publishable?: readonly { readonly event: ChangeEvent; readonly record: unknown }[];
 }
 
 export interface ProjectionCounts {

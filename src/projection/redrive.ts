@@ -82,25 +82,31 @@ export class Redriver {
   /** One projection's parked records of one source item. */
   private async redriveItem(generation: string, keyId: string): Promise<RedriveResult> {
     const found = this.projections.find((candidate) => generationOf(candidate) === generation);
-    const parked = await this.parkedOf(generation, keyId);
     if (found === undefined) {
       this.logger.warn({ generation, key: keyId }, 'parked records of a projection this module does not define');
-      return { applied: [], obsolete: [], stillParked: parked };
+      return { applied: [], obsolete: [], stillParked: await this.parkedOf(generation, keyId) };
     }
     if (!isStateProjection(found)) return this.redriveStream(found, generation, keyId);
     const projection = found;
     const key = keyFromId(keyId);
     for (let round = 0; round < this.maxRounds; round += 1) {
       if (round > 0) await this.sleep(backoffDelay(this.backoff, round - 1));
-      const records = round === 0 ? parked : await this.parkedOf(generation, keyId);
+      // The checkpoint first, then the list: a record the live consumer parks after this read moves the
+      // checkpoint, so this round's write meets a conflict and the round starts over.
       const loaded = await this.store.load([key], projection.kind === 'view' ? [generation] : []);
+      const listed = await this.parkedOf(generation, keyId);
       const checkpoint = loaded.checkpoints.get(key.id);
       const entry = checkpoint?.entries.get(generation);
-      const blockedAt = entry?.blockedAt;
-      // Not blocked: the item went on past these records (it skips poison, or an earlier redrive applied them).
-      const obsolete = records.filter(
-        (record) => blockedAt === undefined || compareSequences(record.sequence, blockedAt) < 0,
-      );
+      // Parked but not yet in the checkpoint (the live consumer is between the two): left for next time.
+      const records = listed.filter((record) => entry !== undefined && compareSequences(record.sequence, entry.sequence) <= 0);
+      // Blocked, the item waits from its poison record on. Not blocked (`onPoison: 'skip'`), only a parked
+      // record that nothing has come after can still apply; older ones were overtaken.
+      const from =
+        entry?.blockedAt ??
+        (entry !== undefined && records.some((record) => compareSequences(record.sequence, entry.sequence) === 0)
+          ? entry.sequence
+          : undefined);
+      const obsolete = records.filter((record) => from === undefined || compareSequences(record.sequence, from) < 0);
       const pending = records.filter((record) => !obsolete.includes(record));
       if (pending.length === 0 || entry === undefined || checkpoint === undefined) {
         await this.deadLetters.remove(obsolete);
@@ -147,7 +153,7 @@ export class Redriver {
         sequence: entry.sequence,
         state,
         contribution,
-        blockedAt: failedAt === undefined ? undefined : pending[failedAt.index]?.sequence,
+        blockedAt: failedAt === undefined || projection.onPoison === 'skip' ? undefined : pending[failedAt.index]?.sequence,
         failure: undefined,
       };
       const changes = projectionChanges(projection, steps, entry, storedRow, fold);
@@ -172,7 +178,7 @@ export class Redriver {
       await this.deadLetters.remove([...applied, ...obsolete]);
       return { applied, obsolete, stillParked };
     }
-    return { applied: [], obsolete: [], stillParked: parked };
+    return { applied: [], obsolete: [], stillParked: await this.parkedOf(generation, keyId) };
   }
 
   /**
@@ -186,15 +192,14 @@ export class Redriver {
     const key = streamKey(log, streamId);
     for (let round = 0; round < this.maxRounds; round += 1) {
       if (round > 0) await this.sleep(backoffDelay(this.backoff, round - 1));
-      const records = await this.parkedOf(generation, keyId);
+      // The checkpoint first, then the list, as for an item (see there).
       const loaded = await this.store.load([key], projection.kind === 'event-view' ? [generation] : []);
+      const records = await this.parkedOf(generation, keyId);
       const checkpoint = loaded.checkpoints.get(key.id);
       const entry = checkpoint?.entries.get(generation);
-      if (checkpoint === undefined || entry === undefined || entry.blockedAt === undefined) {
-        // Not blocked: these were skipped (`onPoison: 'skip'`) or applied by an earlier redrive.
-        await this.deadLetters.remove(records);
-        return { applied: [], obsolete: records, stillParked: [] };
-      }
+      if (checkpoint === undefined || entry === undefined) return { applied: [], obsolete: [], stillParked: records };
+      // Versions the stream has passed were skipped (`onPoison: 'skip'`) or applied by an earlier redrive.
+      const obsolete = records.filter((record) => BigInt(record.sequence) <= BigInt(entry.sequence));
       const unblocked = {
         ...loaded,
         checkpoints: new Map([
@@ -205,15 +210,19 @@ export class Redriver {
         parking: true,
         now: this.now,
       });
-      if (plan.write === undefined) return { applied: [], obsolete: [], stillParked: records };
+      if (plan.write === undefined) {
+        await this.deadLetters.remove(obsolete);
+        return { applied: [], obsolete, stillParked: records.filter((record) => !obsolete.includes(record)) };
+      }
       if (plan.write.parked.length > 0) await this.deadLetters.park(plan.write.parked);
       const [outcome] = await this.store.commit([plan.write]);
       if (outcome?.status === 'conflict' || outcome?.status === 'retry') continue;
       if (outcome?.status === 'failed') return { applied: [], obsolete: [], stillParked: records };
+      // What applied, or now waits in the checkpoint for a gap, leaves the store; what failed again stays.
       const again = new Set(plan.write.parked.map((record) => record.id));
-      const applied = records.filter((record) => !again.has(record.id));
-      await this.deadLetters.remove(applied);
-      return { applied, obsolete: [], stillParked: [...plan.write.parked] };
+      const applied = records.filter((record) => !again.has(record.id) && !obsolete.includes(record));
+      await this.deadLetters.remove([...applied, ...obsolete]);
+      return { applied, obsolete, stillParked: [...plan.write.parked] };
     }
     return { applied: [], obsolete: [], stillParked: await this.parkedOf(generation, keyId) };
   }

@@ -40,6 +40,8 @@ export interface KeyOutcome {
   readonly newestTime: number | undefined;
   readonly gaps: readonly GapReport[];
   readonly byProjection: readonly ProjectionCounts[];
+  /** Event logs: the events applied now, in version order. */
+  readonly publishable: readonly { readonly event: ChangeEvent; readonly record: unknown }[] | undefined;
 }
 
 export const DEFAULT_MAX_ROUNDS = 8;
@@ -173,8 +175,9 @@ export class ProjectionRuntime {
    */
   async parkMisuse(
     records: readonly { readonly event: ChangeEvent; readonly record: unknown; readonly error: StreamfoldError }[],
-  ): Promise<void> {
-    if (this.deadLetters === undefined || records.length === 0) return;
+  ): Promise<boolean> {
+    if (records.length === 0) return true;
+    if (this.deadLetters === undefined) return false;
     const parkedAt = new Date(this.now()).toISOString();
     await this.deadLetters.park(
       this.projections.flatMap((projection) =>
@@ -192,6 +195,7 @@ export class ProjectionRuntime {
         })),
       ),
     );
+    return true;
   }
 
   /**
@@ -249,6 +253,7 @@ function finished(plan: KeyPlan): KeyOutcome {
     newestTime: plan.newestTime,
     gaps: plan.gaps ?? [],
     byProjection: plan.byProjection ?? [],
+    publishable: plan.publishable,
   };
 }
 
@@ -276,6 +281,7 @@ function notWritten(run: KeyRun, first: FailurePoint | undefined, error: unknown
     newestTime: undefined,
     gaps: [],
     byProjection: [],
+    publishable: undefined,
   };
 }
 

@@ -87,15 +87,18 @@ export function decodeKinesisRecord(record: unknown, index: number, options: Dec
   return decodeRecord(streamShaped, index, identifier, options);
 }
 
+/** Digits of the eventID's hash after the time: two different changes in one microsecond collide once in 10^12. */
+const TIEBREAK = 10n ** 12n;
+
 /**
  * The sequence a Kinesis-delivered change is ordered by within its item: its creation time in microseconds,
- * then six digits derived from its eventID. A duplicate (same eventID) gets the same sequence and is
+ * then twelve digits derived from its eventID. A duplicate (same eventID) gets the same sequence and is
  * applied once; two changes of one item in the same microsecond are ordered by those digits, which need not
  * be the order they happened in.
  */
 export function kinesisOrderingSequence(micros: bigint, eventID: string): string {
-  const tiebreak = BigInt(Number.parseInt(createHash('sha256').update(eventID).digest('hex').slice(0, 8), 16) % 1_000_000);
-  return (micros * 1_000_000n + tiebreak).toString();
+  const tiebreak = BigInt(`0x${createHash('sha256').update(eventID).digest('hex').slice(0, 16)}`) % TIEBREAK;
+  return (micros * TIEBREAK + tiebreak).toString();
 }
 
 /** The time is in microseconds or milliseconds (the table's precision setting); its size says which. */

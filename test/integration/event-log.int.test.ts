@@ -17,6 +17,7 @@ import { orderHistory, revenuePerDay } from '../../projections/event-sourced/ind
 import { batches } from '../support/consumers.js';
 import { eventDifferences, eventTruth } from '../../src/local/order-events-truth.js';
 import { freshTables, localClient, localHandler, localStreams, uniqueName } from '../support/local-dynamodb.js';
+import { streamRecord, wire } from '../support/records.js';
 
 let client: DynamoDBClient;
 let table: SourceTable;
@@ -111,6 +112,43 @@ describe('an event log, delivered every which way, on DynamoDB Local', () => {
     expect(gaps).toEqual([
       expect.objectContaining({ stream: `stream#"${stream}"`, missing: '1', held: later.map((record) => String(versionOf(record))) }),
     ]);
+  });
+
+  it('keeps a long-open gap within the checkpoint item: held events past its budget are parked, and come back', async () => {
+    let big = 900000000000000000000n;
+    const line = (version: number) =>
+      streamRecord({
+        eventName: 'INSERT',
+        keys: wire({ streamId: 'o-big', version }),
+        sequence: String((big += 1n)),
+        newImage: wire({ streamId: 'o-big', version, type: 'OrderLineAdded', payload: { sku: 'x'.repeat(300), quantity: 1, price: 5 } }),
+        table: 'OrderEvents',
+      });
+    const tables = await freshTables(client);
+    const handler = localHandler(client, tables, projections);
+    let parked = 0;
+    for (let start = 2; start <= 400; start += 50) {
+      const report = await handler.invoke({ Records: Array.from({ length: 50 }, (_, index) => line(start + index)) });
+      expect(report.batchItemFailures).toEqual([]);
+      parked += report.stats.parked;
+    }
+    expect(parked).toBeGreaterThan(0);
+    const placed = streamRecord({
+      eventName: 'INSERT',
+      keys: wire({ streamId: 'o-big', version: 1 }),
+      sequence: String((big += 1n)),
+      newImage: wire({ streamId: 'o-big', version: 1, type: 'OrderPlaced', payload: { customerId: 'c', placedAt: '2026-11-02T10:00:00Z' } }),
+      table: 'OrderEvents',
+    });
+    expect((await handler.invoke({ Records: [placed] })).batchItemFailures).toEqual([]);
+    const { redriver } = compose(projections, { dynamoDbClient: client, logger: silentLogger, config: tableConfig(tables) });
+    const redriven = await redriver!.redrive();
+    expect(redriven.stillParked).toEqual([]);
+    const [history] = (await readAllRows(handler.store, orderHistory)).filter((row) => (row.key as { streamId: string }).streamId === 'o-big');
+    // Versions 1..401, each once and in order: the held, the parked and the late first event together.
+    expect(history?.value.history).toEqual(
+      Array.from({ length: 401 }, (_, index) => `${index + 1}:${index === 0 ? 'OrderPlaced' : 'OrderLineAdded'}`),
+    );
   });
 
   it('rebuilds history views from a scan of the event table, the same as live processing gave', async () => {

@@ -30,6 +30,10 @@ describe('Kinesis Data Streams for DynamoDB records', () => {
     expect(kinesisOrderingSequence(10n, 'evt-a')).toBe(kinesisOrderingSequence(10n, 'evt-a'));
     expect(kinesisOrderingSequence(10n, 'evt-a')).not.toBe(kinesisOrderingSequence(10n, 'evt-b'));
     expect(BigInt(kinesisOrderingSequence(11n, 'evt-a'))).toBeGreaterThan(BigInt(kinesisOrderingSequence(10n, 'evt-z')));
+    // Twelve digits of tie-break: among 100,000 eventIDs in one microsecond, none collide.
+    const sequences = new Set(Array.from({ length: 100_000 }, (_, index) => kinesisOrderingSequence(1n, `ev-${index}`)));
+    expect(sequences.size).toBe(100_000);
+    expect(kinesisOrderingSequence(1_764_000_000_000_000n, 'x')).toHaveLength(28);
   });
 
   it('name a broken envelope by its Kinesis sequence number', () => {
