@@ -1,4 +1,4 @@
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { decodeRecord } from '../records/decode.js';
 import { itemKeyFromKeys, type ItemKey } from '../records/item-key.js';
@@ -170,7 +170,7 @@ export class Redriver {
       };
       const [outcome] = await this.store.commit([write]);
       if (outcome?.status === 'conflict' || outcome?.status === 'retry') continue;
-      if (outcome?.status === 'failed') return { applied: [], obsolete: [], stillParked: records };
+      if (outcome?.status === 'failed') return { applied: [], obsolete: [], stillParked: await this.refreshError(records, writeRefused(outcome.error, keyId)) };
 
       const applied = pending.slice(0, appliedCount);
       const stillParked =
@@ -217,7 +217,7 @@ export class Redriver {
       if (plan.write.parked.length > 0) await this.deadLetters.park(plan.write.parked);
       const [outcome] = await this.store.commit([plan.write]);
       if (outcome?.status === 'conflict' || outcome?.status === 'retry') continue;
-      if (outcome?.status === 'failed') return { applied: [], obsolete: [], stillParked: records };
+      if (outcome?.status === 'failed') return { applied: [], obsolete: [], stillParked: await this.refreshError(records, writeRefused(outcome.error, keyId)) };
       // What applied, or now waits in the checkpoint for a gap, leaves the store; what failed again stays.
       const again = new Set(plan.write.parked.map((record) => record.id));
       const applied = records.filter((record) => !again.has(record.id) && !obsolete.includes(record));
@@ -246,6 +246,12 @@ export class Redriver {
     for await (const record of this.deadLetters.list({ generation, key })) records.push(record);
     return records.sort((a, b) => compareSequences(a.sequence, b.sequence));
   }
+}
+
+/** DynamoDB refused the write for good (an item over 400 KB, say): the parked records say so from now on. */
+function writeRefused(error: unknown, key: string): StreamfoldError {
+  if (isStreamfoldError(error)) return error;
+  return new StreamfoldError('STORE_WRITE_FAILED', `writing the read model failed: ${errorMessage(error)}`, { cause: error, key });
 }
 
 /** The canonical key id is the key's wire form, so the key comes back from it whole. */

@@ -114,41 +114,55 @@ describe('an event log, delivered every which way, on DynamoDB Local', () => {
     ]);
   });
 
-  it('keeps a long-open gap within the checkpoint item: held events past its budget are parked, and come back', async () => {
+  /** A stream whose first event is late: versions 2..401 come in batches of 50, then version 1. */
+  async function longGap(skuLength: number) {
     let big = 900000000000000000000n;
-    const line = (version: number) =>
+    const event = (version: number, type: string, payload: object) =>
       streamRecord({
         eventName: 'INSERT',
         keys: wire({ streamId: 'o-big', version }),
         sequence: String((big += 1n)),
-        newImage: wire({ streamId: 'o-big', version, type: 'OrderLineAdded', payload: { sku: 'x'.repeat(300), quantity: 1, price: 5 } }),
+        newImage: wire({ streamId: 'o-big', version, type, payload }),
         table: 'OrderEvents',
       });
     const tables = await freshTables(client);
     const handler = localHandler(client, tables, projections);
     let parked = 0;
     for (let start = 2; start <= 400; start += 50) {
-      const report = await handler.invoke({ Records: Array.from({ length: 50 }, (_, index) => line(start + index)) });
+      const lines = Array.from({ length: 50 }, (_, index) =>
+        event(start + index, 'OrderLineAdded', { sku: 'x'.repeat(skuLength), quantity: 1, price: 5 }),
+      );
+      const report = await handler.invoke({ Records: lines });
       expect(report.batchItemFailures).toEqual([]);
       parked += report.stats.parked;
     }
-    expect(parked).toBeGreaterThan(0);
-    const placed = streamRecord({
-      eventName: 'INSERT',
-      keys: wire({ streamId: 'o-big', version: 1 }),
-      sequence: String((big += 1n)),
-      newImage: wire({ streamId: 'o-big', version: 1, type: 'OrderPlaced', payload: { customerId: 'c', placedAt: '2026-11-02T10:00:00Z' } }),
-      table: 'OrderEvents',
-    });
+    const placed = event(1, 'OrderPlaced', { customerId: 'c', placedAt: '2026-11-02T10:00:00Z' });
     expect((await handler.invoke({ Records: [placed] })).batchItemFailures).toEqual([]);
     const { redriver } = compose(projections, { dynamoDbClient: client, logger: silentLogger, config: tableConfig(tables) });
-    const redriven = await redriver!.redrive();
+    return { handler, parked, redriven: await redriver!.redrive() };
+  }
+
+  it('keeps a long-open gap within the checkpoint item: held events past its budget are parked, and come back', async () => {
+    const { handler, parked, redriven } = await longGap(300);
+    expect(parked).toBeGreaterThan(0);
     expect(redriven.stillParked).toEqual([]);
     const [history] = (await readAllRows(handler.store, orderHistory)).filter((row) => (row.key as { streamId: string }).streamId === 'o-big');
     // Versions 1..401, each once and in order: the held, the parked and the late first event together.
     expect(history?.value.history).toEqual(
       Array.from({ length: 401 }, (_, index) => `${index + 1}:${index === 0 ? 'OrderPlaced' : 'OrderLineAdded'}`),
     );
+  });
+
+  it('keeps events parked, with the reason, when DynamoDB refuses the view row they would make', async () => {
+    // 400 lines of 1 KB make a history row past DynamoDB's 400 KB item limit.
+    const { handler, redriven } = await longGap(1000);
+    expect(redriven.stillParked.length).toBeGreaterThan(0);
+    expect(redriven.stillParked[0]?.error).toEqual(expect.objectContaining({ code: 'STORE_WRITE_FAILED', message: expect.stringMatching(/size/i) }));
+    const [history] = (await readAllRows(handler.store, orderHistory)).filter((row) => (row.key as { streamId: string }).streamId === 'o-big');
+    // What the checkpoint held applied when version 1 came; nothing past it is lost, it waits in the store.
+    const appliedVersions = (history?.value.history as readonly string[] | undefined)?.length ?? 0;
+    const stillHistory = redriven.stillParked.filter((record) => record.projection === 'order-history');
+    expect(appliedVersions + stillHistory.length).toBe(401);
   });
 
   it('rebuilds history views from a scan of the event table, the same as live processing gave', async () => {
