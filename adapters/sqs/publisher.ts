@@ -48,19 +48,14 @@ export class SqsPublisher implements Publisher {
     messages.forEach((message, index) => {
       const size = messageSize(message);
       if (size > limit) outcomes[index] = oversized('SQS', message, size, limit);
-      entries.push({ index, message, size });
+      else entries.push({ index, message, size });
     });
     if (this.fifo) await this.publishInOrder(entries, outcomes);
-    else await this.deliver(entries.filter((entry) => outcomes[entry.index] === undefined), outcomes);
+    else await this.deliver(entries, outcomes);
     return outcomes;
   }
 
-  /** A FIFO queue must see each item's messages in order: a queue of SQS's is ordered, per group. */
-  get ordered(): boolean {
-    return this.fifo;
-  }
-
-  /** One round sends each item's next message; an item whose message failed sends nothing more. */
+  /** One round sends each item's next message; an item whose message failed for now sends nothing more. */
   private async publishInOrder(entries: readonly Entry[], outcomes: PublishOutcome[]): Promise<void> {
     const queues = new Map<string, Entry[]>();
     for (const entry of entries) {
@@ -73,12 +68,13 @@ export class SqsPublisher implements Publisher {
     }
     while (queues.size > 0) {
       const round = [...queues.values()].map((queue) => queue.shift() as Entry);
-      // An oversized message failed before sending; it still holds back the messages of its item behind it.
-      await this.deliver(round.filter((entry) => outcomes[entry.index] === undefined), outcomes);
+      await this.deliver(round, outcomes);
       for (const entry of round) {
         const queue = queues.get(entry.message.key) ?? [];
         const outcome = outcomes[entry.index];
-        if (outcome?.ok === false) {
+        // Only a failure that may pass holds the item back (Lambda delivers it again, and these after it). A
+        // message that can never go out is parked: waiting for it would fail the same way on every delivery.
+        if (outcome?.ok === false && outcome.retryable) {
           const blocked = new StreamfoldError(
             'STORE_WRITE_FAILED',
             `not sent: the message of its item at sequence ${entry.message.sequence} was not delivered`,

@@ -19,12 +19,17 @@ import type { KeyRun, RunStep } from '../records/order.js';
 import type { DomainEvent, EventLog, EventProjection } from './define.js';
 import { locateEvent } from './streams.js';
 
-/** What one projection may keep of a stream's held events in the stream's checkpoint item (400 KB at most). */
-export const HELD_BYTES_PER_PROJECTION = 64 * 1024;
+/**
+ * What a stream's held events may take of its checkpoint item, which DynamoDB caps at 400 KB: shared by the
+ * projections of the log, with room left for the rest of the item.
+ */
+export const HELD_BYTES_PER_STREAM = 256 * 1024;
 
 export interface StreamPlanOptions {
   readonly parking: boolean;
   readonly now: () => number;
+  /** How many projections of this log share the checkpoint item; by default those planned together. */
+  readonly sharingCheckpoint?: number;
 }
 
 export interface StreamPlan extends KeyPlan {
@@ -66,6 +71,7 @@ export function planStream(
   const publishable = new Map<bigint, { event: ChangeEvent; record: unknown }>();
   let newestTime: number | undefined;
   const byProjection: ProjectionCounts[] = [];
+  const heldBudget = Math.floor(HELD_BYTES_PER_STREAM / Math.max(1, options.sharingCheckpoint ?? projections.length));
 
   for (const projection of projections) {
     const generation = generationOf(projection);
@@ -143,7 +149,7 @@ export function planStream(
     let heldBytes = 0;
     for (const candidate of [...waiting.values()].sort((a, b) => (a.version < b.version ? -1 : 1))) {
       heldBytes += JSON.stringify(candidate.record)?.length ?? 0;
-      if (heldBytes <= HELD_BYTES_PER_PROJECTION) continue;
+      if (heldBytes <= heldBudget) continue;
       const tooMany = new StreamfoldError(
         'PROJECTION_FAILED',
         `held behind the gap at version ${version + 1n}, with more events than the checkpoint keeps`,

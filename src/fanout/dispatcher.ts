@@ -67,15 +67,8 @@ export class FanOutDispatcher {
       this.routes.map(async (route) => {
         const messages: OutgoingMessage[] = [];
         const origins: { event: ChangeEvent; record: unknown }[] = [];
-        // On an ordered target an item whose message could not be made sends nothing after it.
-        const stopped = new Map<string, StreamfoldError>();
         for (const { event, record } of eventsOf(batch)) {
           if (event.replay && route.fanOut.includeReplays !== true) continue;
-          const behind = stopped.get(event.key.id);
-          if (behind !== undefined) {
-            fail(route, event, record, { ok: false, retryable: true, error: behind });
-            continue;
-          }
           let message: OutgoingMessage;
           try {
             if (route.fanOut.select !== undefined && !route.fanOut.select(event)) continue;
@@ -88,15 +81,6 @@ export class FanOutDispatcher {
               sequence: event.sequence,
             });
             fail(route, event, record, { ok: false, retryable: false, error: failure });
-            if (route.publisher.ordered === true) {
-              stopped.set(
-                event.key.id,
-                new StreamfoldError('STORE_WRITE_FAILED', `not sent: the message of its item at sequence ${event.sequence} could not be made`, {
-                  key: event.key.id,
-                  retryable: true,
-                }),
-              );
-            }
             continue;
           }
           messages.push(message);

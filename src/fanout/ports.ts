@@ -20,6 +20,4 @@ export type PublishOutcome =
 /** A fan-out target: EventBridge, SQS. Outcomes come back in the order of the messages. */
 export interface Publisher {
   publish(messages: readonly OutgoingMessage[]): Promise<PublishOutcome[]>;
-  /** Whether the target keeps each item's messages in order (an SQS FIFO queue): then none may overtake. */
-  readonly ordered?: boolean;
 }

@@ -209,6 +209,7 @@ export class Redriver {
       const plan = planStream({ key, steps: records.map((record, index) => stepOf(record, log, index)) }, unblocked, [projection], log, {
         parking: true,
         now: this.now,
+        sharingCheckpoint: this.projections.filter((other) => !isStateProjection(other) && other.log === log).length,
       });
       if (plan.write === undefined) {
         await this.deadLetters.remove(obsolete);

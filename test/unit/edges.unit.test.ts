@@ -145,11 +145,11 @@ describe('event logs, at the edges', () => {
 });
 
 describe('SQS FIFO, at the edges', () => {
-  it('holds back an item\'s later messages behind an oversized one', async () => {
+  it('parks an oversized message and sends its item\'s later messages, in order, one per call', async () => {
     const sqs = mockClient(SQSClient);
-    const sent: string[] = [];
+    const sent: string[][] = [];
     sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => {
-      for (const entry of input.Entries ?? []) sent.push(String(entry.MessageAttributes?.sequence?.StringValue));
+      sent.push((input.Entries ?? []).map((entry) => String(JSON.parse(entry.MessageBody ?? '{}').sequence)));
       return { Successful: (input.Entries ?? []).map((entry) => ({ Id: entry.Id, MessageId: 'm', MD5OfMessageBody: 'x' })), Failed: [] };
     });
     const publisher = new SqsPublisher({
@@ -161,9 +161,10 @@ describe('SQS FIFO, at the edges', () => {
     const message = (sequence: string, body: string): OutgoingMessage => ({
       eventID: `e${sequence}`, key: 'K', sequence, body, detailType: 'd', source: 's', time: undefined,
     });
-    const outcomes = await publisher.publish([message('1', 'x'.repeat(2000)), message('2', '{}'), message('3', '{}')]);
+    const body = (sequence: string) => JSON.stringify({ sequence });
+    const outcomes = await publisher.publish([message('1', 'x'.repeat(2000)), message('3', body('3')), message('2', body('2'))]);
     sqs.restore();
-    expect(sent).toEqual([]);
-    expect(outcomes.map((outcome) => (outcome.ok ? 'sent' : outcome.retryable ? 'later' : 'never'))).toEqual(['never', 'later', 'later']);
+    expect(sent).toEqual([['2'], ['3']]);
+    expect(outcomes.map((outcome) => (outcome.ok ? 'sent' : outcome.retryable ? 'later' : 'never'))).toEqual(['never', 'sent', 'sent']);
   });
 });
