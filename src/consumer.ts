@@ -109,14 +109,20 @@ export class StreamConsumer {
     const results = await Promise.all(this.lanes.map((lane) => this.processLane(lane, decoded)));
 
     // Fan-out comes after the projections applied, and only for what they applied or took before: for a
-    // state table, each item's records up to its failure; for an event log, the events applied now, in
-    // version order (an event held behind a gap goes out when it applies).
+    // state table, each item's records up to its failure; for an event log, the events applied now and those
+    // delivered again, in version order (an event held behind a gap goes out when it applies).
     const publishing = results[0];
     const dispatched =
       this.fanOut?.enabled && publishing !== undefined
         ? await this.fanOut.dispatch(
             publishing.isEventLog
-              ? publishing.outcomes.map((outcome) => ({ run: appliedRun(outcome), stopAt: undefined }))
+              ? publishing.outcomes.map((outcome) => ({
+                  run: appliedRun(outcome),
+                  stopAt: undefined,
+                  notRedelivered: new Set(
+                    (outcome.publishable ?? []).filter((entry) => entry.fromCheckpoint).map((entry) => entry.event.sequence),
+                  ),
+                }))
               : publishing.runs.map((run, index) => ({ run, stopAt: publishing.outcomes[index]?.failure?.sequence })),
           )
         : undefined;

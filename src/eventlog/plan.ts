@@ -1,7 +1,7 @@
 import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
 import { generationOf } from '../projection/define.js';
 import { contributionDelta, toContributionAmounts } from '../projection/contribution.js';
-import { keyWrite, parkedId, storableState, type KeyPlan, type ProjectionCounts } from '../projection/plan.js';
+import { keyWrite, parkedId, storableState, type KeyPlan, type ProjectionCounts, type PublishableEvent } from '../projection/plan.js';
 import {
   viewRowId,
   type CheckpointEntry,
@@ -68,7 +68,9 @@ export function planStream(
   /** Versions applied now that had waited in the checkpoint: counted once, whatever the projections. */
   const appliedFromEarlier = new Set<bigint>();
   /** The events applied now, by version: what fan-out may publish, in version order. */
-  const publishable = new Map<bigint, { event: ChangeEvent; record: unknown }>();
+  const publishable = new Map<bigint, PublishableEvent>();
+  /** Below this version every projection had applied the stream before this batch. */
+  let appliedByAll: bigint | undefined;
   let newestTime: number | undefined;
   const byProjection: ProjectionCounts[] = [];
   const heldBudget = Math.floor(HELD_BYTES_PER_STREAM / Math.max(1, options.sharingCheckpoint ?? projections.length));
@@ -77,6 +79,7 @@ export function planStream(
     const generation = generationOf(projection);
     const previous = checkpoint?.entries.get(generation);
     let version = BigInt(previous?.sequence ?? '0');
+    if (appliedByAll === undefined || version < appliedByAll) appliedByAll = version;
     let blockedAt = previous?.blockedAt;
     const waiting = new Map<bigint, Candidate>();
     for (const [pendingVersion, record] of previous?.pending ?? []) {
@@ -108,7 +111,7 @@ export function planStream(
         }
         if (candidate.step === undefined) appliedFromEarlier.add(candidate.version);
         else applied.add(candidate.step);
-        publishable.set(candidate.version, { event: change, record: candidate.record });
+        publishable.set(candidate.version, { event: change, record: candidate.record, fromCheckpoint: candidate.step === undefined });
         counts.applied += 1;
         if (event.approximateTime !== undefined && (counts.newestTime === undefined || event.approximateTime > counts.newestTime)) {
           counts.newestTime = event.approximateTime;
@@ -201,6 +204,13 @@ export function planStream(
     }
   }
 
+  // A record delivered again after it applied goes out again, as on a state table: at least once, so that
+  // a message that failed is sent when Lambda delivers its record again.
+  for (const step of run.steps) {
+    if (step.type !== 'event' || appliedByAll === undefined || BigInt(step.sequence) > appliedByAll) continue;
+    const version = BigInt(step.sequence);
+    if (!publishable.has(version)) publishable.set(version, { event: step.event, record: step.record, fromCheckpoint: false });
+  }
   const taken = run.steps.filter((step) => applied.has(step) || held.has(step) || parkedSteps.has(step));
   const first = taken[0];
   return {

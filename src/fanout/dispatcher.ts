@@ -19,6 +19,8 @@ export interface Publishable {
   readonly run: KeyRun;
   /** The key's failed sequence: records from it on were not applied and will come again. */
   readonly stopAt: string | undefined;
+  /** Sequences of events no redelivery brings back (they had waited in a checkpoint): parked if not sent. */
+  readonly notRedelivered?: ReadonlySet<string>;
 }
 
 export interface DispatchResult {
@@ -35,7 +37,8 @@ const EVENT_NAMES = { insert: 'INSERT', modify: 'MODIFY', remove: 'REMOVE' } as 
 /**
  * Publishes a batch's change events after its projections applied. Delivery is at least once: a record
  * whose messages did not all go out is reported failed, and Lambda delivers it (and what follows) again.
- * A message that can never go out (too large, or its `message()` throws) is parked when parking is on.
+ * A message that can never go out (too large, or its `message()` throws) is parked when parking is on, and
+ * so is one that did not go out whose record no redelivery brings back.
  */
 export class FanOutDispatcher {
   constructor(
@@ -53,8 +56,14 @@ export class FanOutDispatcher {
     let published = 0;
     const failures = new Map<string, { key: string; sequence: string; error: StreamfoldError }>();
     const toPark: ParkedRecord[] = [];
-    const fail = (route: FanOutRoute, event: ChangeEvent, record: unknown, outcome: PublishOutcome & { ok: false }): void => {
-      if (!outcome.retryable && this.deadLetters !== undefined) {
+    const fail = (
+      route: FanOutRoute,
+      event: ChangeEvent,
+      record: unknown,
+      outcome: PublishOutcome & { ok: false },
+      redelivered: boolean,
+    ): void => {
+      if ((!outcome.retryable || !redelivered) && this.deadLetters !== undefined) {
         toPark.push(this.parked(route, event, record, outcome.error));
         return;
       }
@@ -66,8 +75,8 @@ export class FanOutDispatcher {
     await Promise.all(
       this.routes.map(async (route) => {
         const messages: OutgoingMessage[] = [];
-        const origins: { event: ChangeEvent; record: unknown }[] = [];
-        for (const { event, record } of eventsOf(batch)) {
+        const origins: { event: ChangeEvent; record: unknown; redelivered: boolean }[] = [];
+        for (const { event, record, redelivered } of eventsOf(batch)) {
           if (event.replay && route.fanOut.includeReplays !== true) continue;
           let message: OutgoingMessage;
           try {
@@ -80,11 +89,11 @@ export class FanOutDispatcher {
               key: event.key.id,
               sequence: event.sequence,
             });
-            fail(route, event, record, { ok: false, retryable: false, error: failure });
+            fail(route, event, record, { ok: false, retryable: false, error: failure }, redelivered);
             continue;
           }
           messages.push(message);
-          origins.push({ event, record });
+          origins.push({ event, record, redelivered });
         }
         if (messages.length === 0) return;
         const outcomes = await route.publisher.publish(messages);
@@ -92,7 +101,7 @@ export class FanOutDispatcher {
           const origin = origins[index];
           if (origin === undefined) return;
           if (outcome.ok) published += 1;
-          else fail(route, origin.event, origin.record, outcome);
+          else fail(route, origin.event, origin.record, outcome, origin.redelivered);
         });
       }),
     );
@@ -142,11 +151,13 @@ export class FanOutDispatcher {
   }
 }
 
-function* eventsOf(batch: readonly Publishable[]): Generator<{ event: ChangeEvent; record: unknown }> {
-  for (const { run, stopAt } of batch) {
+function* eventsOf(batch: readonly Publishable[]): Generator<{ event: ChangeEvent; record: unknown; redelivered: boolean }> {
+  for (const { run, stopAt, notRedelivered } of batch) {
     for (const step of run.steps) {
       if (stopAt !== undefined && compareSequences(step.sequence, stopAt) >= 0) break;
-      if (step.type === 'event') yield { event: step.event, record: step.record };
+      if (step.type === 'event') {
+        yield { event: step.event, record: step.record, redelivered: notRedelivered?.has(step.sequence) !== true };
+      }
     }
   }
 }

@@ -56,8 +56,16 @@ export interface KeyPlan {
   readonly gaps?: readonly GapReport[];
   /** The same counts per projection, for its metrics. */
   readonly byProjection?: readonly ProjectionCounts[];
-  /** Event logs: the events applied now, in version order, for fan-out (held events wait until they apply). */
-  readonly publishable?: readonly { readonly event: ChangeEvent; readonly record: unknown }[];
+  /** Event logs: what fan-out may publish, in version order (held events wait until they apply). */
+  readonly publishable?: readonly PublishableEvent[];
+}
+
+/** An event of a stream for fan-out: applied now, or delivered again after it had applied. */
+export interface PublishableEvent {
+  readonly event: ChangeEvent;
+  readonly record: unknown;
+  /** It applied from the checkpoint, where it had waited: no later delivery of this batch brings it back. */
+  readonly fromCheckpoint: boolean;
 }
 
 export interface ProjectionCounts {

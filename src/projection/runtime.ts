@@ -6,7 +6,7 @@ import type { ItemKey } from '../records/item-key.js';
 import type { KeyRun } from '../records/order.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../retry.js';
 import { assertDistinctProjections, generationOf, type Projection } from './define.js';
-import { parkedId, planKey, type KeyFailure, type KeyPlan, type PlanOptions, type ProjectionCounts } from './plan.js';
+import { parkedId, planKey, type KeyFailure, type KeyPlan, type PlanOptions, type ProjectionCounts, type PublishableEvent } from './plan.js';
 import type { CommitOutcome, DeadLetterStore, GapReport, LoadedState, ReadModelStore } from './ports.js';
 import { ImageParser } from './typed-event.js';
 
@@ -40,8 +40,8 @@ export interface KeyOutcome {
   readonly newestTime: number | undefined;
   readonly gaps: readonly GapReport[];
   readonly byProjection: readonly ProjectionCounts[];
-  /** Event logs: the events applied now, in version order. */
-  readonly publishable: readonly { readonly event: ChangeEvent; readonly record: unknown }[] | undefined;
+  /** Event logs: what fan-out may publish, in version order. */
+  readonly publishable: readonly PublishableEvent[] | undefined;
 }
 
 export const DEFAULT_MAX_ROUNDS = 8;

@@ -8,6 +8,7 @@ import { defineEventLog, defineEventProjection } from '../../src/eventlog/define
 import { defineFanOut } from '../../src/fanout/define.js';
 import { FanOutDispatcher } from '../../src/fanout/dispatcher.js';
 import type { OutgoingMessage, Publisher } from '../../src/fanout/ports.js';
+import { StreamfoldError } from '../../src/errors.js';
 import { lanesOf } from '../../src/lanes.js';
 import { silentLogger } from '../../src/logging.js';
 import { defineProjection } from '../../src/projection/define.js';
@@ -36,6 +37,7 @@ const amounts = (schema: typeof Strict | typeof Lenient, onPoison?: 'wait' | 'sk
 const order = (sequence: string, amount: unknown) => orderRecord(sequence, { orderId: 'o-1', customerId: 'c', status: 'S', amount: amount as number });
 
 let sequence = 100;
+const streamSequenceOf = (record: unknown) => (record as { dynamodb: { SequenceNumber: string } }).dynamodb.SequenceNumber;
 const event = (streamId: string, version: number, type: string, payload: Record<string, unknown>) =>
   streamRecord({
     eventName: 'INSERT',
@@ -133,6 +135,52 @@ describe('event logs, at the edges', () => {
     expect(sent.map((message) => message.sequence)).toEqual(['1']);
     await consumer.process([event('o-1', 2, 'OrderLineAdded', { sku: 'fig', quantity: 1, price: 500 })]);
     expect(sent.map((message) => message.sequence)).toEqual(['1', '2', '3']);
+  });
+
+  /** A publisher that fails, for now, the messages of the versions it is told to, then sends everything. */
+  function flakyPublisher(failing: Set<string>) {
+    const sent: string[] = [];
+    const publisher: Publisher = {
+      publish: async (messages) =>
+        messages.map((message) => {
+          if (failing.delete(message.sequence)) {
+            return { ok: false, retryable: true, error: new StreamfoldError('STORE_WRITE_FAILED', 'throttled', { retryable: true }) };
+          }
+          sent.push(message.sequence);
+          return { ok: true };
+        }),
+    };
+    return { sent, publisher };
+  }
+
+  it('publishes an event log\'s message again when Lambda delivers its record again', async () => {
+    const { sent, publisher } = flakyPublisher(new Set(['2']));
+    const fanOut = new FanOutDispatcher([{ fanOut: defineFanOut({ name: 'q', target: 'sqs' }), publisher }], silentLogger, new MemoryDeadLetterStore());
+    const consumer = eventConsumer(new MemoryReadModelStore(), { fanOut });
+    const batch = [
+      event('o-1', 1, 'OrderPlaced', { customerId: 'c', placedAt: '2026-11-02T10:00:00Z' }),
+      event('o-1', 2, 'OrderLineAdded', { sku: 'fig', quantity: 1, price: 500 }),
+    ];
+    const first = await consumer.process(batch);
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: streamSequenceOf(batch[1]) }]);
+    const again = await consumer.process(batch.slice(1));
+    expect(again.batchItemFailures).toEqual([]);
+    expect(sent).toEqual(['1', '2']);
+  });
+
+  it('parks the message of an event that had waited behind a gap when it does not go out', async () => {
+    const { sent, publisher } = flakyPublisher(new Set(['2']));
+    const parked = new MemoryDeadLetterStore();
+    const fanOut = new FanOutDispatcher([{ fanOut: defineFanOut({ name: 'q', target: 'sqs' }), publisher }], silentLogger, parked);
+    const consumer = eventConsumer(new MemoryReadModelStore(), { fanOut });
+    await consumer.process([event('o-1', 2, 'OrderLineAdded', { sku: 'fig', quantity: 1, price: 500 })]);
+    // Version 2 applies now from the checkpoint: no redelivery of this batch would bring it back.
+    const report = await consumer.process([event('o-1', 1, 'OrderPlaced', { customerId: 'c', placedAt: '2026-11-02T10:00:00Z' })]);
+    expect(report.batchItemFailures).toEqual([]);
+    expect(sent).toEqual(['1']);
+    const listed = [];
+    for await (const record of parked.list()) listed.push(record);
+    expect(listed).toEqual([expect.objectContaining({ projection: 'fan-out:q', sequence: '2', error: expect.objectContaining({ message: expect.stringContaining('throttled') }) })]);
   });
 
   it('reports a change to an event item as failed when parking is off', async () => {
