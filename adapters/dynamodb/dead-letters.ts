@@ -13,6 +13,7 @@ import type { DeadLetterStore, ParkedRecord } from '../../src/projection/ports.j
 import { padSequence } from '../../src/records/sequence.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type Sleep } from '../../src/retry.js';
 import { ATTR, partitionKey, type SdkItem } from './layout.js';
+import { pages } from './pages.js';
 import type { DynamoDbUsage } from './usage.js';
 
 export const BATCH_WRITE_MAX_ITEMS = 25;
@@ -47,14 +48,11 @@ export class DynamoDbDeadLetterStore implements DeadLetterStore {
   }
 
   async *list(filter: { generation?: string; key?: string } = {}): AsyncIterable<ParkedRecord> {
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.page(filter, startKey);
-      const items = (page.Items ?? []).map((item) => this.decode(item));
-      items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      yield* items.filter((record) => filter.key === undefined || record.key === filter.key);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    for await (const items of pages((startKey: Record<string, AttributeValue> | undefined) => this.page(filter, startKey))) {
+      const records = items.map((item) => this.decode(item));
+      records.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      yield* records.filter((record) => filter.key === undefined || record.key === filter.key);
+    }
   }
 
   /** One item's parked records come from one Query; anything wider is a Scan of this consumer's records. */

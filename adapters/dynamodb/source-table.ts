@@ -13,6 +13,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { NumberValue } from '@aws-sdk/lib-dynamodb';
+import { pages } from './pages.js';
 import { waitForActive } from './tables.js';
 
 export interface SourceTableSpec {
@@ -113,14 +114,10 @@ export class SourceTable {
   /** Every item, numbers as their exact decimal strings. */
   async scan(): Promise<PlainItem[]> {
     const items: PlainItem[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new ScanCommand({ TableName: this.spec.name, ExclusiveStartKey: startKey, ConsistentRead: true }),
-      );
-      for (const item of page.Items ?? []) items.push(withNumbersAsStrings(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    const scan = pages((startKey: Record<string, unknown> | undefined) =>
+      this.documents.send(new ScanCommand({ TableName: this.spec.name, ExclusiveStartKey: startKey, ConsistentRead: true })),
+    );
+    for await (const page of scan) for (const item of page) items.push(withNumbersAsStrings(item));
     return items;
   }
 }

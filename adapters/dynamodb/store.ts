@@ -29,6 +29,7 @@ import type { ItemKey } from '../../src/records/item-key.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../../src/retry.js';
 import { cancellationReasons, classifyWriteError } from './errors.js';
 import { itemSize, writeUnits } from './item-size.js';
+import { pages } from './pages.js';
 import {
   ATTR,
   checkpointKey,
@@ -355,10 +356,9 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
   /** Every row of one generation; sum groups merged over their shards, groups that sum to zero left out. */
   async *rows(generation: string, kind: 'view' | 'sum'): AsyncIterable<ReadModelRow> {
     const groups = new Map<string, Map<string, Decimal>>();
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
+    const scan = pages((startKey: Record<string, AttributeValue> | undefined) => {
       this.usage.request('Scan');
-      const page = await this.client.send(
+      return this.client.send(
         new ScanCommand({
           TableName: this.tables.readModels,
           FilterExpression: '#g = :g',
@@ -367,7 +367,9 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of page.Items ?? []) {
+    });
+    for await (const items of scan) {
+      for (const item of items) {
         if (kind === 'view') {
           if (item[ATTR.sk]?.S === VIEW_SORT_KEY) yield { key: decodeItemKeyAttributes(item), value: decodeViewValue(item) };
         } else {
@@ -375,8 +377,7 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
           if (group !== undefined) addInto(groups, group, sumFields(item));
         }
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
     for (const [group, fields] of [...groups].sort(byKey)) {
       const value = sumRowValue(fields);
       if (value !== undefined) yield { key: group, value };
@@ -403,10 +404,9 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
   /** Event-log streams whose versions have a gap: what is missing, what waits behind it, since when. */
   async *openGaps(generations: readonly string[]): AsyncIterable<OpenGap> {
     const wanted = new Set(generations);
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
+    const scan = pages((startKey: Record<string, AttributeValue> | undefined) => {
       this.usage.request('Scan');
-      const page = await this.client.send(
+      return this.client.send(
         new ScanCommand({
           TableName: this.tables.checkpoints,
           FilterExpression: 'begins_with(#pk, :consumer)',
@@ -415,7 +415,9 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of page.Items ?? []) {
+    });
+    for await (const items of scan) {
+      for (const item of items) {
         if (item[ATTR.revision] === undefined) continue;
         for (const [generation, entry] of decodeCheckpoint(item).entries) {
           if (!wanted.has(generation) || entry.pending === undefined || entry.pending.size === 0) continue;
@@ -429,8 +431,7 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
           };
         }
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
   }
 
   async readView(generation: string, key: ItemKey): Promise<Record<string, unknown> | undefined> {
