@@ -1,4 +1,4 @@
-import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { tableConfig } from '../src/config.js';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -6,8 +6,8 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { createDynamoDbClient } from '../adapters/dynamodb/client.js';
-import { ensureTable } from '../adapters/dynamodb/tables.js';
-import { createStreamfoldTables } from '../adapters/dynamodb/tables.js';
+import { pages } from '../adapters/dynamodb/pages.js';
+import { createStreamfoldTables, ensureTable } from '../adapters/dynamodb/tables.js';
 import { createHandler } from '../src/lambda/handler.js';
 import { silentLogger } from '../src/logging.js';
 import type { Projection } from '../src/projection/define.js';
@@ -51,10 +51,11 @@ async function baselineTable(client: DynamoDBClient, name: string): Promise<void
 /** The baselines keep all their rows in one table, `pk` = `<projection>#<key>`. */
 async function baselineReadModels(client: DynamoDBClient, table: string): Promise<ReadModels> {
   const models: ReadModels = { customerTotals: new Map(), statusCounts: new Map(), orders: new Map() };
-  let startKey: Record<string, never> | undefined;
-  do {
-    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey }));
-    for (const raw of page.Items ?? []) {
+  const scan = pages((startKey: Record<string, AttributeValue> | undefined) =>
+    client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: startKey })),
+  );
+  for await (const items of scan) {
+    for (const raw of items) {
       const { pk, ...row } = unmarshall(raw) as { pk: string } & Record<string, unknown>;
       const [projection, key = ''] = pk.split('#');
       if (projection === 'customer-totals') {
@@ -65,8 +66,7 @@ async function baselineReadModels(client: DynamoDBClient, table: string): Promis
         models.orders.set(key, row);
       }
     }
-    startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
-  } while (startKey !== undefined);
+  }
   return models;
 }
 
@@ -93,67 +93,57 @@ export const tutorial: ContenderKind = {
   },
 };
 
+type RecordHandler = (record: Record<string, unknown>) => Promise<unknown>;
+
+/** B and C: the tutorial's per-record logic run by Powertools' BatchProcessor, wrapped as each contender does. */
+function powertoolsContender(
+  name: string,
+  label: string,
+  wrap: (apply: RecordHandler, client: DynamoDBClient, run: string) => Promise<RecordHandler>,
+): ContenderKind {
+  return {
+    name,
+    label,
+    async setup(endpoint, projections, run) {
+      const { client, meter: counts } = meteredClient(endpoint);
+      const table = `bench-${name.toLowerCase()}-${run}`;
+      await baselineTable(client, table);
+      const documents = DynamoDBDocumentClient.from(client);
+      const wanted = names(projections);
+      const recordHandler = await wrap((record) => applyRecordTheTutorialWay(documents, table, wanted, record), client, run);
+      counts.reset();
+      const processor = new BatchProcessor(EventType.DynamoDBStreams);
+      return {
+        meter: counts,
+        handle: async (batch) => {
+          await processPartialResponse({ Records: batch } as never, recordHandler as never, processor);
+        },
+        readModels: () => baselineReadModels(client, table),
+      };
+    },
+  };
+}
+
 /** B: the same logic in Powertools' BatchProcessor, with a partial batch response. */
-export const powertoolsBatch: ContenderKind = {
-  name: 'B',
-  label: 'B: Powertools BatchProcessor',
-  async setup(endpoint, projections, run) {
-    const { client, meter: counts } = meteredClient(endpoint);
-    const table = `bench-b-${run}`;
-    await baselineTable(client, table);
-    counts.reset();
-    const documents = DynamoDBDocumentClient.from(client);
-    const wanted = names(projections);
-    const processor = new BatchProcessor(EventType.DynamoDBStreams);
-    const recordHandler = async (record: Record<string, unknown>) => applyRecordTheTutorialWay(documents, table, wanted, record);
-    return {
-      meter: counts,
-      handle: async (batch) => {
-        await processPartialResponse({ Records: batch } as never, recordHandler as never, processor);
-      },
-      readModels: () => baselineReadModels(client, table),
-    };
-  },
-};
+export const powertoolsBatch = powertoolsContender('B', 'B: Powertools BatchProcessor', async (apply) => apply);
 
 /** C: B, with Powertools' idempotency utility around each record (keyed by its eventID). */
-export const powertoolsIdempotent: ContenderKind = {
-  name: 'C',
-  label: 'C: B + Powertools idempotency',
-  async setup(endpoint, projections, run) {
-    const { client, meter: counts } = meteredClient(endpoint);
-    const table = `bench-c-${run}`;
-    const idempotencyTable = `bench-c-idempotency-${run}`;
-    await baselineTable(client, table);
-    await ensureTable(client, {
-      TableName: idempotencyTable,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-    });
-    counts.reset();
-    const documents = DynamoDBDocumentClient.from(client);
-    const wanted = names(projections);
-    const processor = new BatchProcessor(EventType.DynamoDBStreams);
-    const config = new IdempotencyConfig({ eventKeyJmesPath: 'eventID' });
-    // As in Lambda, where the handler registers its context (it bounds how long a record stays in progress).
-    config.registerLambdaContext({ getRemainingTimeInMillis: () => 300_000 } as never);
-    const recordHandler = makeIdempotent(
-      async (record: Record<string, unknown>) => applyRecordTheTutorialWay(documents, table, wanted, record),
-      {
-        persistenceStore: new DynamoDBPersistenceLayer({ tableName: idempotencyTable, awsSdkV3Client: client }),
-        config,
-      },
-    );
-    return {
-      meter: counts,
-      handle: async (batch) => {
-        await processPartialResponse({ Records: batch } as never, recordHandler as never, processor);
-      },
-      readModels: () => baselineReadModels(client, table),
-    };
-  },
-};
+export const powertoolsIdempotent = powertoolsContender('C', 'C: B + Powertools idempotency', async (apply, client, run) => {
+  const idempotencyTable = `bench-c-idempotency-${run}`;
+  await ensureTable(client, {
+    TableName: idempotencyTable,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+  });
+  const config = new IdempotencyConfig({ eventKeyJmesPath: 'eventID' });
+  // As in Lambda, where the handler registers its context (it bounds how long a record stays in progress).
+  config.registerLambdaContext({ getRemainingTimeInMillis: () => 300_000 } as never);
+  return makeIdempotent(apply, {
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: idempotencyTable, awsSdkV3Client: client }),
+    config,
+  });
+});
 
 export const streamfold: ContenderKind = {
   name: 'streamfold',
