@@ -1,4 +1,4 @@
-import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { decodeRecord } from '../records/decode.js';
 import { itemKeyFromKeys, type ItemKey } from '../records/item-key.js';
@@ -11,6 +11,7 @@ import { locateEvent, streamKey } from '../eventlog/streams.js';
 import { generationOf } from './define.js';
 import { isStateProjection, type AnyProjection } from './kinds.js';
 import { applyEvent, projectionChanges, type Fold } from './plan.js';
+import { writeFailure } from './runtime.js';
 import { viewRowId, type DeadLetterStore, type KeyWrite, type ParkedRecord, type ReadModelStore } from './ports.js';
 import { ImageParser } from './typed-event.js';
 
@@ -89,14 +90,8 @@ export class Redriver {
     if (!isStateProjection(found)) return this.redriveStream(found, generation, keyId);
     const projection = found;
     const key = keyFromId(keyId);
-    for (let round = 0; round < this.maxRounds; round += 1) {
-      if (round > 0) await this.sleep(backoffDelay(this.backoff, round - 1));
-      // The checkpoint first, then the list: a record the live consumer parks after this read moves the
-      // checkpoint, so this round's write meets a conflict and the round starts over.
-      const loaded = await this.store.load([key], projection.kind === 'view' ? [generation] : []);
-      const listed = await this.parkedOf(generation, keyId);
-      const checkpoint = loaded.checkpoints.get(key.id);
-      const entry = checkpoint?.entries.get(generation);
+    return this.inRounds(generation, keyId, async () => {
+      const { loaded, records: listed, checkpoint, entry } = await this.read(key, generation, projection.kind === 'view');
       // Parked but not yet in the checkpoint (the live consumer is between the two): left for next time.
       const records = listed.filter((record) => entry !== undefined && compareSequences(record.sequence, entry.sequence) <= 0);
       // Blocked, the item waits from its poison record on. Not blocked (`onPoison: 'skip'`), only a parked
@@ -168,17 +163,15 @@ export class Redriver {
         sums: changes.sums,
         parked: [],
       };
-      const [outcome] = await this.store.commit([write]);
-      if (outcome?.status === 'conflict' || outcome?.status === 'retry') continue;
-      if (outcome?.status === 'failed') return { applied: [], obsolete: [], stillParked: await this.refreshError(records, writeRefused(outcome.error, keyId)) };
+      const refused = await this.commit(write, records);
+      if (refused !== undefined) return refused;
 
       const applied = pending.slice(0, appliedCount);
       const stillParked =
         failedAt === undefined ? [] : await this.refreshError(pending.slice(appliedCount), failedAt.error);
       await this.deadLetters.remove([...applied, ...obsolete]);
       return { applied, obsolete, stillParked };
-    }
-    return { applied: [], obsolete: [], stillParked: await this.parkedOf(generation, keyId) };
+    });
   }
 
   /**
@@ -190,13 +183,8 @@ export class Redriver {
     const log = projection.log;
     const streamId = JSON.parse(keyId.slice('stream#'.length)) as string;
     const key = streamKey(log, streamId);
-    for (let round = 0; round < this.maxRounds; round += 1) {
-      if (round > 0) await this.sleep(backoffDelay(this.backoff, round - 1));
-      // The checkpoint first, then the list, as for an item (see there).
-      const loaded = await this.store.load([key], projection.kind === 'event-view' ? [generation] : []);
-      const records = await this.parkedOf(generation, keyId);
-      const checkpoint = loaded.checkpoints.get(key.id);
-      const entry = checkpoint?.entries.get(generation);
+    return this.inRounds(generation, keyId, async () => {
+      const { loaded, records, checkpoint, entry } = await this.read(key, generation, projection.kind === 'event-view');
       if (checkpoint === undefined || entry === undefined) return { applied: [], obsolete: [], stillParked: records };
       // Versions the stream has passed were skipped (`onPoison: 'skip'`) or applied by an earlier redrive.
       const obsolete = records.filter((record) => BigInt(record.sequence) <= BigInt(entry.sequence));
@@ -216,16 +204,50 @@ export class Redriver {
         return { applied: [], obsolete, stillParked: records.filter((record) => !obsolete.includes(record)) };
       }
       if (plan.write.parked.length > 0) await this.deadLetters.park(plan.write.parked);
-      const [outcome] = await this.store.commit([plan.write]);
-      if (outcome?.status === 'conflict' || outcome?.status === 'retry') continue;
-      if (outcome?.status === 'failed') return { applied: [], obsolete: [], stillParked: await this.refreshError(records, writeRefused(outcome.error, keyId)) };
+      const refused = await this.commit(plan.write, records);
+      if (refused !== undefined) return refused;
       // What applied, or now waits in the checkpoint for a gap, leaves the store; what failed again stays.
       const again = new Set(plan.write.parked.map((record) => record.id));
       const applied = records.filter((record) => !again.has(record.id) && !obsolete.includes(record));
       await this.deadLetters.remove([...applied, ...obsolete]);
       return { applied, obsolete, stillParked: [...plan.write.parked] };
+    });
+  }
+
+  /**
+   * Runs a round until it settles: `'again'` (the checkpoint moved under it) backs off and reads afresh. Past
+   * the rounds allowed, the records stay parked as they are.
+   */
+  private async inRounds(generation: string, keyId: string, round: () => Promise<RedriveResult | 'again'>): Promise<RedriveResult> {
+    for (let attempt = 0; attempt < this.maxRounds; attempt += 1) {
+      if (attempt > 0) await this.sleep(backoffDelay(this.backoff, attempt - 1));
+      const result = await round();
+      if (result !== 'again') return result;
     }
     return { applied: [], obsolete: [], stillParked: await this.parkedOf(generation, keyId) };
+  }
+
+  /**
+   * The checkpoint first, then the list: a record the live consumer parks after this read moves the
+   * checkpoint, so the round's write meets a conflict and the round starts over.
+   */
+  private async read(key: ItemKey, generation: string, withViewRow: boolean) {
+    const loaded = await this.store.load([key], withViewRow ? [generation] : []);
+    const records = await this.parkedOf(generation, key.id);
+    const checkpoint = loaded.checkpoints.get(key.id);
+    return { loaded, records, checkpoint, entry: checkpoint?.entries.get(generation) };
+  }
+
+  /**
+   * Commits a round's write. Answers nothing when it landed, `'again'` on a conflict or a throttle, and the
+   * result when DynamoDB refused it for good (an item over 400 KB, say): the records stay, saying why.
+   */
+  private async commit(write: KeyWrite, records: readonly ParkedRecord[]): Promise<RedriveResult | 'again' | undefined> {
+    const [outcome] = await this.store.commit([write]);
+    if (outcome?.status === 'conflict' || outcome?.status === 'retry') return 'again';
+    if (outcome?.status !== 'failed') return undefined;
+    const error = writeFailure(outcome.error, false).locate({ key: write.key.id });
+    return { applied: [], obsolete: [], stillParked: await this.refreshError(records, error) };
   }
 
   /** The first record failed again: it stays parked with the new error, the rest behind it as they are. */
@@ -247,12 +269,6 @@ export class Redriver {
     for await (const record of this.deadLetters.list({ generation, key })) records.push(record);
     return records.sort((a, b) => compareSequences(a.sequence, b.sequence));
   }
-}
-
-/** DynamoDB refused the write for good (an item over 400 KB, say): the parked records say so from now on. */
-function writeRefused(error: unknown, key: string): StreamfoldError {
-  if (isStreamfoldError(error)) return error;
-  return new StreamfoldError('STORE_WRITE_FAILED', `writing the read model failed: ${errorMessage(error)}`, { cause: error, key });
 }
 
 /** The canonical key id is the key's wire form, so the key comes back from it whole. */
