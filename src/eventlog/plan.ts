@@ -93,6 +93,11 @@ export function planStream(
 
     const storedRow = loaded.viewRows.get(viewRowId(generation, run.key));
     const counts = { applied: 0, parked: 0, newestTime: undefined as number | undefined };
+    const park = (candidate: Candidate, error: StreamfoldError, reason: ParkedRecord['reason']): void => {
+      parked.push(parkedEvent(projection.name, generation, run.key.id, candidate, error, options.now(), reason));
+      counts.parked += 1;
+      if (candidate.step !== undefined) parkedSteps.add(candidate.step);
+    };
     let state = storedRow?.state;
     let delta: Map<string, Map<string, Decimal>> = new Map();
     while (blockedAt === undefined) {
@@ -121,9 +126,7 @@ export function planStream(
         if (error.retryable || !options.parking) {
           return failed(run, error);
         }
-        parked.push(parkedEvent(projection.name, generation, run.key.id, candidate, error, options.now()));
-        counts.parked += 1;
-        if (candidate.step !== undefined) parkedSteps.add(candidate.step);
+        park(candidate, error, 'failed');
         if (projection.onPoison === 'skip') {
           version = candidate.version;
           continue;
@@ -140,28 +143,23 @@ export function planStream(
         projection: projection.name,
         key: run.key.id,
       });
-      for (const candidate of [...waiting.values()].sort((a, b) => (a.version < b.version ? -1 : 1))) {
-        parked.push(parkedEvent(projection.name, generation, run.key.id, candidate, waits, options.now(), 'waiting'));
-        counts.parked += 1;
-        if (candidate.step !== undefined) parkedSteps.add(candidate.step);
-      }
+      for (const candidate of inVersionOrder(waiting)) park(candidate, waits, 'waiting');
       waiting.clear();
     }
     // Events held behind a gap live in the checkpoint item, whose size DynamoDB caps: past a budget, the
     // newest of them are parked instead (a redrive takes them back once the gap has filled).
     let heldBytes = 0;
-    for (const candidate of [...waiting.values()].sort((a, b) => (a.version < b.version ? -1 : 1))) {
+    let tooMany: StreamfoldError | undefined;
+    for (const candidate of inVersionOrder(waiting)) {
       heldBytes += JSON.stringify(candidate.record)?.length ?? 0;
       if (heldBytes <= heldBudget) continue;
-      const tooMany = new StreamfoldError(
+      tooMany ??= new StreamfoldError(
         'PROJECTION_FAILED',
         `held behind the gap at version ${version + 1n}, with more events than the checkpoint keeps`,
         { projection: projection.name, key: run.key.id },
       );
       if (!options.parking) return failed(run, tooMany);
-      parked.push(parkedEvent(projection.name, generation, run.key.id, candidate, tooMany, options.now(), 'waiting'));
-      counts.parked += 1;
-      if (candidate.step !== undefined) parkedSteps.add(candidate.step);
+      park(candidate, tooMany, 'waiting');
       waiting.delete(candidate.version);
     }
     for (const candidate of waiting.values()) if (candidate.step !== undefined) held.add(candidate.step);
@@ -173,7 +171,7 @@ export function planStream(
       newestTime: counts.newestTime,
     });
 
-    const pending = new Map([...waiting.values()].sort((a, b) => (a.version < b.version ? -1 : 1)).map((c) => [c.version.toString(), c.record]));
+    const pending = new Map(inVersionOrder(waiting).map((candidate) => [candidate.version.toString(), candidate.record]));
     const pendingSince = pending.size === 0 ? undefined : (previous?.pendingSince ?? options.now());
     if (pendingSince !== undefined && blockedAt === undefined && options.now() - pendingSince >= log.gapTimeoutMs) {
       gaps.push({
@@ -226,6 +224,10 @@ export function planStream(
     byProjection,
     publishable: [...publishable].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, applied]) => applied),
   };
+}
+
+function inVersionOrder(waiting: ReadonlyMap<bigint, Candidate>): Candidate[] {
+  return [...waiting.values()].sort((a, b) => (a.version < b.version ? -1 : 1));
 }
 
 /** The domain event a waiting candidate holds: decoded from its record again if it waited in a checkpoint. */
@@ -292,7 +294,7 @@ function parkedEvent(
   candidate: Candidate,
   error: StreamfoldError,
   now: number,
-  reason: ParkedRecord['reason'] = 'failed',
+  reason: ParkedRecord['reason'],
 ): ParkedRecord {
   return {
     id: parkedId(generation, stream, candidate.version.toString()),
