@@ -1,7 +1,7 @@
 import { StreamfoldError } from './errors.js';
 import type { Logger } from './logging.js';
 import { embeddedMetrics } from './metrics.js';
-import type { FanOutDispatcher } from './fanout/dispatcher.js';
+import type { FanOutDispatcher, Publishable } from './fanout/dispatcher.js';
 import type { EventLog } from './eventlog/define.js';
 import { orderByStream, type Misuse, type StreamBatch } from './eventlog/streams.js';
 import type { GapReport } from './projection/ports.js';
@@ -116,13 +116,7 @@ export class StreamConsumer {
       this.fanOut?.enabled && publishing !== undefined
         ? await this.fanOut.dispatch(
             publishing.isEventLog
-              ? publishing.outcomes.map((outcome) => ({
-                  run: appliedRun(outcome),
-                  stopAt: undefined,
-                  notRedelivered: new Set(
-                    (outcome.publishable ?? []).filter((entry) => entry.fromCheckpoint).map((entry) => entry.event.sequence),
-                  ),
-                }))
+              ? publishing.outcomes.map(streamPublishable)
               : publishing.runs.map((run, index) => ({ run, stopAt: publishing.outcomes[index]?.failure?.sequence })),
           )
         : undefined;
@@ -361,17 +355,16 @@ function lowest(sequences: readonly (string | undefined)[]): string | undefined 
   return low;
 }
 
-/** An event-log key's applied events as a run, in version order: what fan-out publishes for it. */
-function appliedRun(outcome: KeyOutcome): KeyRun {
+/** An event-log key's publishable events as a run, in version order, and which of them no redelivery brings back. */
+function streamPublishable(outcome: KeyOutcome): Publishable {
+  const events = outcome.publishable ?? [];
   return {
-    key: outcome.key,
-    steps: (outcome.publishable ?? []).map(({ event, record }) => ({
-      type: 'event' as const,
-      sequence: event.sequence,
-      identifier: event.sequence,
-      event,
-      record,
-    })),
+    run: {
+      key: outcome.key,
+      steps: events.map(({ event, record }) => ({ type: 'event' as const, sequence: event.sequence, identifier: event.sequence, event, record })),
+    },
+    stopAt: undefined,
+    notRedelivered: new Set(events.filter((entry) => entry.fromCheckpoint).map((entry) => entry.event.sequence)),
   };
 }
 
