@@ -22,37 +22,31 @@ function capturedLogger() {
   return { logger: createLogger('info', sink), lines };
 }
 
+/** A handler on the in-memory store and dead-letter store, quiet unless told otherwise. */
+const memoryHandler = (options: Partial<Parameters<typeof createHandler>[0]> = {}) =>
+  createHandler({
+    projections: examples,
+    store: new MemoryReadModelStore(),
+    deadLetters: new MemoryDeadLetterStore(),
+    environment: { LOG_LEVEL: 'silent' },
+    ...options,
+  });
+
 describe('createHandler', () => {
   it('answers Lambda with batchItemFailures only', async () => {
-    const handler = createHandler({
-      projections: examples,
-      store: new MemoryReadModelStore(),
-      deadLetters: new MemoryDeadLetterStore(),
-      environment: { LOG_LEVEL: 'silent' },
-    });
+    const handler = memoryHandler();
     const response = await handler({ Records: [orderRecord('100000000000000000001', order)] });
     expect(response).toEqual({ batchItemFailures: [] });
   });
 
   it('fails the invocation when the event is not a stream batch', async () => {
-    const handler = createHandler({
-      projections: examples,
-      store: new MemoryReadModelStore(),
-      deadLetters: new MemoryDeadLetterStore(),
-      environment: { LOG_LEVEL: 'silent' },
-    });
+    const handler = memoryHandler();
     await expect(handler({ records: [] })).rejects.toThrow(/not a DynamoDB stream batch/);
   });
 
   it('logs a failing record with its projection, key, sequence and eventID', async () => {
     const { logger, lines } = capturedLogger();
-    const handler = createHandler({
-      projections: examples,
-      store: new MemoryReadModelStore(),
-      deadLetters: null,
-      environment: {},
-      logger,
-    });
+    const handler = memoryHandler({ deadLetters: null, environment: {}, logger });
     const bad = orderRecord('100000000000000000009', order);
     (bad.dynamodb as { NewImage: Record<string, unknown> }).NewImage.status = { N: '3' };
     const response = await handler({ Records: [bad] });
@@ -74,13 +68,7 @@ describe('createHandler', () => {
 describe('metrics', () => {
   it('logs one embedded-metric line per projection after each batch', async () => {
     const { logger, lines } = capturedLogger();
-    const handler = createHandler({
-      projections: examples,
-      store: new MemoryReadModelStore(),
-      deadLetters: new MemoryDeadLetterStore(),
-      environment: {},
-      logger,
-    });
+    const handler = memoryHandler({ environment: {}, logger });
     const bad = orderRecord('100000000000000000003', { ...order, orderId: 'o-3' });
     (bad.dynamodb as { NewImage: Record<string, unknown> }).NewImage.amount = { S: 'x' };
     await handler({
