@@ -434,9 +434,10 @@ export class DynamoDbReadModelStore implements ReadModelStore, ReadModelReader {
     }
   }
 
+  /** One view row, without the checkpoint `load()` reads beside it: a reader has no use for it. */
   async readView(generation: string, key: ItemKey): Promise<Record<string, unknown> | undefined> {
-    const state = await this.load([key], [generation]);
-    return state.viewRows.get(viewRowId(generation, key))?.state;
+    const [found] = await this.batchGet([{ table: this.tables.readModels, key: viewRowKey(generation, key) }]);
+    return found === undefined ? undefined : decodeViewValue(found[1]);
   }
 }
 
@@ -482,10 +483,12 @@ function transactItemSize(item: TransactWriteItem): number {
  * touch, so keys of one group share a transaction and its single `ADD`.
  */
 function pack(units: readonly Unit[]): Unit[][] {
-  const signature = (unit: Unit): string => [...unit.rows].filter((row) => row.startsWith('sum')).sort().join('\u0001');
+  const signatures = new Map(
+    units.map((unit) => [unit, [...unit.rows].filter((row) => row.startsWith('sum')).sort().join('\u0001')]),
+  );
   const ordered = [...units].sort((a, b) => {
-    const left = signature(a);
-    const right = signature(b);
+    const left = signatures.get(a) ?? '';
+    const right = signatures.get(b) ?? '';
     return left < right ? -1 : left > right ? 1 : a.index - b.index;
   });
   const transactions: Unit[][] = [];
