@@ -1,6 +1,7 @@
 import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
 import { generationOf } from '../projection/define.js';
-import { contributionDelta, toContributionAmounts } from '../projection/contribution.js';
+import { toContributionAmounts } from '../projection/contribution.js';
+import { addAmounts } from '../projection/sum-rows.js';
 import { keyWrite, parkedId, storableState, type KeyPlan, type ProjectionCounts, type PublishableEvent } from '../projection/plan.js';
 import {
   viewRowId,
@@ -73,13 +74,29 @@ export function planStream(
   let appliedByAll: bigint | undefined;
   let newestTime: number | undefined;
   const byProjection: ProjectionCounts[] = [];
+  /** Each version's event, decoded and parsed once for all the projections (or why it cannot be). */
+  const events = new Map<bigint, ReturnType<typeof domainEvent> | { readonly error: unknown }>();
+  const eventOf = (candidate: Candidate): ReturnType<typeof domainEvent> => {
+    let found = events.get(candidate.version);
+    if (found === undefined) {
+      try {
+        found = domainEvent(candidate, log, run.key.id);
+      } catch (error) {
+        found = { error };
+      }
+      events.set(candidate.version, found);
+    }
+    if ('error' in found) throw found.error;
+    return found;
+  };
   const heldBudget = Math.floor(HELD_BYTES_PER_STREAM / Math.max(1, options.sharingCheckpoint ?? projections.length));
 
   for (const projection of projections) {
     const generation = generationOf(projection);
     const previous = checkpoint?.entries.get(generation);
-    let version = BigInt(previous?.sequence ?? '0');
-    if (appliedByAll === undefined || version < appliedByAll) appliedByAll = version;
+    const appliedBefore = BigInt(previous?.sequence ?? '0');
+    let version = appliedBefore;
+    if (appliedByAll === undefined || appliedBefore < appliedByAll) appliedByAll = appliedBefore;
     let blockedAt = previous?.blockedAt;
     const waiting = new Map<bigint, Candidate>();
     for (const [pendingVersion, record] of previous?.pending ?? []) {
@@ -99,17 +116,17 @@ export function planStream(
       if (candidate.step !== undefined) parkedSteps.add(candidate.step);
     };
     let state = storedRow?.state;
-    let delta: Map<string, Map<string, Decimal>> = new Map();
+    const delta = new Map<string, Map<string, Decimal>>();
     while (blockedAt === undefined) {
       const candidate = waiting.get(version + 1n);
       if (candidate === undefined) break;
       waiting.delete(candidate.version);
       try {
-        const { domain: event, change } = domainEvent(candidate, log, run.key.id);
+        const { domain: event, change } = eventOf(candidate);
         if (projection.kind === 'event-view') {
           state = storableState(projection.evolve(state, event));
         } else {
-          delta = addContribution(delta, toContributionAmounts(projection.contribute(event)));
+          addContribution(delta, toContributionAmounts(projection.contribute(event)));
         }
         if (event.approximateTime !== undefined && (newestTime === undefined || event.approximateTime > newestTime)) {
           newestTime = event.approximateTime;
@@ -167,7 +184,7 @@ export function planStream(
       projection: projection.name,
       applied: counts.applied,
       parked: counts.parked,
-      skipped: run.steps.filter((step) => BigInt(step.sequence) <= BigInt(previous?.sequence ?? '0')).length,
+      skipped: run.steps.filter((step) => BigInt(step.sequence) <= appliedBefore).length,
       newestTime: counts.newestTime,
     });
 
@@ -271,14 +288,18 @@ function domainEvent(candidate: Candidate, log: EventLog, stream: string): { dom
 }
 
 
-function addContribution(delta: Map<string, Map<string, Decimal>>, contribution: ContributionAmounts): Map<string, Map<string, Decimal>> {
-  const sum = contributionDelta(undefined, contribution);
-  for (const [group, amounts] of delta) {
-    const target = sum.get(group) ?? new Map<string, Decimal>();
-    for (const [field, amount] of amounts) target.set(field, (target.get(field) ?? Decimal.ZERO).add(amount));
-    sum.set(group, target);
+/** Adds one event's contribution into the stream's delta, in place; an amount of zero adds nothing. */
+function addContribution(delta: Map<string, Map<string, Decimal>>, contribution: ContributionAmounts): void {
+  for (const [group, fields] of contribution) {
+    const amounts = [...fields].filter(([, amount]) => !amount.isZero);
+    if (amounts.length === 0) continue;
+    let target = delta.get(group);
+    if (target === undefined) {
+      target = new Map();
+      delta.set(group, target);
+    }
+    addAmounts(target, amounts);
   }
-  return sum;
 }
 
 function placed(error: unknown, projection: string, stream: string, version: bigint): StreamfoldError {
