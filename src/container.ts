@@ -108,7 +108,6 @@ export function buildContainer(projections: readonly AnyProjection[], overrides:
       );
     }),
     new ContainerModule(({ bind }) => {
-      bind(TOKENS.projections).toConstantValue(projections);
       bind(TOKENS.lanes).toResolvedValue(
         (config: Config, store: ReadModelStore, deadLetters: DeadLetterStore | null, logger: Logger) =>
           lanesOf(projections, (members, planner) =>

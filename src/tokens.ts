@@ -4,7 +4,6 @@ import type { FanOutDispatcher } from './fanout/dispatcher.js';
 import type { DynamoDbReadModelStore } from '../adapters/dynamodb/store.js';
 import type { Config } from './config.js';
 import type { ConsumerLane, StreamConsumer } from './consumer.js';
-import type { AnyProjection } from './projection/kinds.js';
 import type { Logger } from './logging.js';
 import type { Redriver } from './projection/redrive.js';
 import type { GenerationRegistry } from './rebuild/ports.js';
@@ -19,7 +18,6 @@ export const TOKENS = {
   store: Symbol('ReadModelStore') as ServiceIdentifier<ReadModelStore>,
   /** `null` when parking is off: poison records are then reported as failed. */
   deadLetters: Symbol('DeadLetterStore') as ServiceIdentifier<DeadLetterStore | null>,
-  projections: Symbol('Projections') as ServiceIdentifier<readonly AnyProjection[]>,
   lanes: Symbol('ConsumerLanes') as ServiceIdentifier<readonly ConsumerLane[]>,
   consumer: Symbol('StreamConsumer') as ServiceIdentifier<StreamConsumer>,
   fanOut: Symbol('FanOutDispatcher') as ServiceIdentifier<FanOutDispatcher>,

@@ -35,11 +35,6 @@ export interface Checkpoint {
   readonly entries: ReadonlyMap<string, CheckpointEntry>;
 }
 
-export interface ViewRowRef {
-  readonly generation: string;
-  readonly key: ItemKey;
-}
-
 /** A view row as read: its state, and the sequence it was written at, which its next write expects. */
 export interface StoredViewRow {
   readonly state: ViewState;

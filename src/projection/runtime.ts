@@ -257,13 +257,13 @@ function finished(plan: KeyPlan): KeyOutcome {
   };
 }
 
-/** The key's writes did not land: nothing of this batch took effect for it, from `first` on. */
 /** A read-model write that failed, as its records are told: the store's own error, or one saying so. */
 export function writeFailure(error: unknown, retryable: boolean): StreamfoldError {
   if (isStreamfoldError(error)) return error;
   return new StreamfoldError('STORE_WRITE_FAILED', `writing the read model failed: ${errorMessage(error)}`, { cause: error, retryable });
 }
 
+/** The key's writes did not land: nothing of this batch took effect for it, from `first` on. */
 function notWritten(run: KeyRun, first: FailurePoint | undefined, error: unknown, retryable: boolean): KeyOutcome {
   const cause = writeFailure(error, retryable);
   return {

@@ -197,16 +197,6 @@ function binaryOf(value: unknown, at: string): Uint8Array {
   return new Uint8Array(Buffer.from(value, 'base64'));
 }
 
-/** Decodes a number attribute's text: exact, as `Decimal.toJS` says. */
-export function decodeNumber(value: unknown, path: string): ExactNumber {
-  try {
-    return numberOf(value, '');
-  } catch (error) {
-    if (error instanceof NestedFailure) throw new AttributeDecodeError(error.message, path);
-    throw error;
-  }
-}
-
 export function isPlainRecord(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const prototype: unknown = Object.getPrototypeOf(value);

@@ -81,7 +81,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** The Lambda event: records are validated one by one, so one bad record never fails the others. */
 export const DynamoDBStreamEventSchema = z.object({ Records: z.array(z.unknown()) });
-export type DynamoDBStreamEvent = z.infer<typeof DynamoDBStreamEventSchema>;
 
 export const BatchItemFailureSchema = z.object({ itemIdentifier: z.string().min(1) });
 export const BatchResponseSchema = z.object({ batchItemFailures: z.array(BatchItemFailureSchema) });
