@@ -230,7 +230,7 @@ export function planStream(
   const first = taken[0];
   return {
     run,
-    write: changed || views.length > 0 || sums.length > 0 || parked.length > 0 ? keyWrite(run, checkpoint, entries, views, sums, parked) : undefined,
+    write: changed || views.length > 0 || sums.length > 0 || parked.length > 0 ? keyWrite(run.key, checkpoint, entries, views, sums, parked) : undefined,
     applied: applied.size + appliedFromEarlier.size,
     parked: parkedSteps.size,
     firstApplied: first === undefined ? undefined : { sequence: first.sequence, eventID: first.type === 'event' ? first.event.eventID : undefined },

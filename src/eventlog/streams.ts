@@ -15,9 +15,16 @@ export interface StreamBatch extends OrderedBatch {
   readonly misuse: readonly Misuse[];
 }
 
+const STREAM_PREFIX = 'stream#';
+
 /** The key of a whole stream, distinct from any item key (which is JSON of typed attributes). */
 export function streamKey(log: EventLog, streamId: string): ItemKey {
-  return { id: `stream#${JSON.stringify(streamId)}`, attributes: { [log.streamId]: streamId } };
+  return { id: `${STREAM_PREFIX}${JSON.stringify(streamId)}`, attributes: { [log.streamId]: streamId } };
+}
+
+/** The stream id a `streamKey` id names. */
+export function streamIdOf(keyId: string): string {
+  return JSON.parse(keyId.slice(STREAM_PREFIX.length)) as string;
 }
 
 /**

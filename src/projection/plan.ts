@@ -1,6 +1,7 @@
 import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
 import { encodeItem, isPlainRecord } from '../records/attribute-value.js';
 import type { ChangeEvent } from '../records/change-event.js';
+import type { ItemKey } from '../records/item-key.js';
 import type { KeyRun, RunStep } from '../records/order.js';
 import { compareSequences, padSequence } from '../records/sequence.js';
 import { contributionDelta, toContributionAmounts } from './contribution.js';
@@ -434,12 +435,12 @@ function buildWrite(
     parked.push(...fold.parked.map(({ record }) => record));
   }
   if (!changed) return undefined;
-  return keyWrite(run, checkpoint, entries, views, sums, parked);
+  return keyWrite(run.key, checkpoint, entries, views, sums, parked);
 }
 
 /** A key's write: its changes, and its checkpoint at the next revision, conditional on the one read. */
 export function keyWrite(
-  run: KeyRun,
+  key: ItemKey,
   checkpoint: Checkpoint | undefined,
   entries: ReadonlyMap<string, CheckpointEntry>,
   views: readonly ViewWrite[],
@@ -447,7 +448,7 @@ export function keyWrite(
   parked: readonly ParkedRecord[],
 ): KeyWrite {
   return {
-    key: run.key,
+    key,
     expectedRevision: checkpoint?.revision,
     checkpoint: { revision: (checkpoint?.revision ?? 0) + 1, entries },
     views,

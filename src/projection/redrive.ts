@@ -7,11 +7,11 @@ import { compareSequences } from '../records/sequence.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../retry.js';
 import type { EventLog, EventProjection } from '../eventlog/define.js';
 import { planStream } from '../eventlog/plan.js';
-import { locateEvent, streamKey } from '../eventlog/streams.js';
+import { locateEvent, streamIdOf, streamKey } from '../eventlog/streams.js';
 import { generationOf } from './define.js';
 import { isStateProjection, type AnyProjection } from './kinds.js';
-import { applyEvent, projectionChanges, type Fold } from './plan.js';
-import { writeFailure } from './runtime.js';
+import { applyEvent, keyWrite, projectionChanges, type Fold } from './plan.js';
+import { DEFAULT_MAX_ROUNDS, writeFailure } from './runtime.js';
 import { viewRowId, type DeadLetterStore, type KeyWrite, type ParkedRecord, type ReadModelStore } from './ports.js';
 import { ImageParser } from './typed-event.js';
 
@@ -50,7 +50,7 @@ export class Redriver {
     private readonly logger: Logger,
     options: RedriveOptions = {},
   ) {
-    this.maxRounds = options.maxRounds ?? 8;
+    this.maxRounds = options.maxRounds ?? DEFAULT_MAX_ROUNDS;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.sleep = options.sleep ?? defaultSleep;
     this.now = options.now ?? Date.now;
@@ -152,17 +152,14 @@ export class Redriver {
         failure: undefined,
       };
       const changes = projectionChanges(projection, steps, entry, storedRow, fold);
-      const write: KeyWrite = {
+      const write = keyWrite(
         key,
-        expectedRevision: checkpoint.revision,
-        checkpoint: {
-          revision: checkpoint.revision + 1,
-          entries: new Map([...checkpoint.entries, [generation, changes.entry ?? entry]]),
-        },
-        views: changes.view === undefined ? [] : [changes.view],
-        sums: changes.sums,
-        parked: [],
-      };
+        checkpoint,
+        new Map([...checkpoint.entries, [generation, changes.entry ?? entry]]),
+        changes.view === undefined ? [] : [changes.view],
+        changes.sums,
+        [],
+      );
       const refused = await this.commit(write, records);
       if (refused !== undefined) return refused;
 
@@ -181,8 +178,7 @@ export class Redriver {
    */
   private async redriveStream(projection: EventProjection, generation: string, keyId: string): Promise<RedriveResult> {
     const log = projection.log;
-    const streamId = JSON.parse(keyId.slice('stream#'.length)) as string;
-    const key = streamKey(log, streamId);
+    const key = streamKey(log, streamIdOf(keyId));
     return this.inRounds(generation, keyId, async () => {
       const { loaded, records, checkpoint, entry } = await this.read(key, generation, projection.kind === 'event-view');
       if (checkpoint === undefined || entry === undefined) return { applied: [], obsolete: [], stillParked: records };
