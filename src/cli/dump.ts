@@ -1,7 +1,5 @@
-import { DynamoDbReadModelStore } from '../../adapters/dynamodb/store.js';
+import { createReadModelClient } from '../../adapters/dynamodb/reader.js';
 import { toExactJson } from '../json.js';
-import { DynamoDbGenerationRegistry } from '../../adapters/dynamodb/rebuild-state.js';
-import { currentGeneration, rowKind } from '../projection/read-model.js';
 import { connect, type ConnectionOptions } from './connection.js';
 import { loadProjections, selectProjection } from './load-projections.js';
 
@@ -12,11 +10,9 @@ export interface DumpOptions extends ConnectionOptions {
 /** Writes every row of a projection's current read model, one JSON object a line, numbers exact. */
 export async function dump(name: string, options: DumpOptions, write: (line: string) => void): Promise<number> {
   const projection = selectProjection(await loadProjections(options.projections), name);
-  const { client, config, tables } = connect(options);
-  const store = new DynamoDbReadModelStore({ client, consumer: config.STREAMFOLD_CONSUMER, tables });
-  const generation = await currentGeneration(new DynamoDbGenerationRegistry(client, tables.readModels), projection);
+  const { client, tables } = connect(options);
   let rows = 0;
-  for await (const row of store.rows(generation, rowKind(projection))) {
+  for await (const row of createReadModelClient(client, tables).rows(projection)) {
     write(toExactJson({ key: row.key, value: row.value }));
     rows += 1;
   }

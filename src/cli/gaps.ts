@@ -1,5 +1,6 @@
 import { DynamoDbReadModelStore } from '../../adapters/dynamodb/store.js';
 import { toExactJson } from '../json.js';
+import { isEventProjection } from '../eventlog/define.js';
 import { generationOf } from '../projection/define.js';
 import { connect, type ConnectionOptions } from './connection.js';
 import { loadProjections } from './load-projections.js';
@@ -9,9 +10,7 @@ import { loadProjections } from './load-projections.js';
  * the versions held behind it and for how long. Answers how many there are.
  */
 export async function listGaps(options: ConnectionOptions & { readonly projections: string }, write: (line: string) => void): Promise<number> {
-  const projections = (await loadProjections(options.projections)).filter(
-    (projection) => projection.kind === 'event-view' || projection.kind === 'event-sum',
-  );
+  const projections = (await loadProjections(options.projections)).filter(isEventProjection);
   const { client, config, tables } = connect(options);
   const store = new DynamoDbReadModelStore({ client, consumer: config.STREAMFOLD_CONSUMER, tables });
   let count = 0;

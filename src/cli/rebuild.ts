@@ -1,5 +1,6 @@
 import { DynamoDbRebuildStateStore, DynamoDbGenerationRegistry } from '../../adapters/dynamodb/rebuild-state.js';
 import { DynamoDbSourceScanner } from '../../adapters/dynamodb/scanner.js';
+import { DynamoDbReadModelStore } from '../../adapters/dynamodb/store.js';
 import { compose } from '../container.js';
 import type { Logger } from '../logging.js';
 import { currentGeneration } from '../projection/read-model.js';
@@ -51,11 +52,10 @@ export interface VerifyCommandOptions extends ConnectionOptions {
 export async function verify(name: string, options: VerifyCommandOptions): Promise<VerifyResult> {
   const projection = selectProjection(await loadProjections(options.projections), name);
   const { client, config, tables } = connect(options);
-  const { dynamoDbStore } = compose([projection], { dynamoDbClient: client, config });
   return verifyProjection({
     projection,
     scanner: new DynamoDbSourceScanner(client, options.table),
-    reader: dynamoDbStore,
+    reader: new DynamoDbReadModelStore({ client, consumer: config.STREAMFOLD_CONSUMER, tables }),
     generation: await currentGeneration(new DynamoDbGenerationRegistry(client, tables.readModels), projection),
     segments: options.segments,
   });
