@@ -1,14 +1,21 @@
 import { z } from 'zod';
 import { StreamfoldError } from './errors.js';
 
+/** The tables streamfold uses when the configuration names none. */
+export const DEFAULT_TABLE_NAMES = {
+  readModels: 'streamfold-read-models',
+  checkpoints: 'streamfold-checkpoints',
+  parked: 'streamfold-parked',
+} as const;
+
 /** The consumer's settings, read from environment variables once per container. */
 export const ConfigSchema = z.object({
   STREAMFOLD_CONSUMER: z.string().min(1).max(200).default('default'),
   /** The source table: records of any other table are refused (and parked) rather than folded. */
   STREAMFOLD_SOURCE_TABLE: z.string().min(3).max(255).optional(),
-  STREAMFOLD_READ_MODEL_TABLE: z.string().min(3).max(255).default('streamfold-read-models'),
-  STREAMFOLD_CHECKPOINT_TABLE: z.string().min(3).max(255).default('streamfold-checkpoints'),
-  STREAMFOLD_PARKED_TABLE: z.string().min(3).max(255).default('streamfold-parked'),
+  STREAMFOLD_READ_MODEL_TABLE: z.string().min(3).max(255).default(DEFAULT_TABLE_NAMES.readModels),
+  STREAMFOLD_CHECKPOINT_TABLE: z.string().min(3).max(255).default(DEFAULT_TABLE_NAMES.checkpoints),
+  STREAMFOLD_PARKED_TABLE: z.string().min(3).max(255).default(DEFAULT_TABLE_NAMES.parked),
   /** Park poison records in this SQS queue instead of the parked-record table. */
   STREAMFOLD_PARKED_QUEUE_URL: z.url().optional(),
   /** `off` reports poison records as failed (Lambda retries them) instead of parking them. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamodb';
+import { DEFAULT_TABLE_NAMES as CONFIGURED_DEFAULTS } from '../../src/config.js';
 import { StreamfoldError } from '../../src/errors.js';
 import { decodeItem, encodeItem, type AttributeMap } from '../../src/records/attribute-value.js';
 import { Decimal } from '../../src/records/decimal.js';
@@ -23,11 +24,7 @@ export interface TableNames {
   readonly parked: string;
 }
 
-export const DEFAULT_TABLE_NAMES: TableNames = {
-  readModels: 'streamfold-read-models',
-  checkpoints: 'streamfold-checkpoints',
-  parked: 'streamfold-parked',
-};
+export const DEFAULT_TABLE_NAMES: TableNames = CONFIGURED_DEFAULTS;
 
 export type SdkItem = Record<string, SdkAttributeValue>;
 

@@ -1,3 +1,4 @@
+import { chunk } from '../concurrency.js';
 import type { DeliveryTotals } from './lambda-driver.js';
 import { deliverBatch, emptyTotals, type BatchHandler } from './lambda-driver.js';
 import type { ShardInfo, StreamSource } from './ports.js';
@@ -23,8 +24,8 @@ export async function pollStream(options: PollOptions): Promise<DeliveryTotals> 
   const batchSize = options.batchSize ?? 100;
   const totals = emptyTotals();
   for await (const shard of readStream(options.source, options.streamArn, options.idleReads)) {
-    for (let start = 0; start < shard.records.length; start += batchSize) {
-      await deliverBatch(shard.records.slice(start, start + batchSize), options.handle, options.maxRetries ?? 3, totals);
+    for (const batch of chunk(shard.records, batchSize)) {
+      await deliverBatch(batch, options.handle, options.maxRetries ?? 3, totals);
     }
   }
   return totals;
@@ -91,8 +92,8 @@ export async function followStream(options: FollowOptions): Promise<DeliveryTota
         const page = await options.source.read(iterator);
         iterator = page.nextIterator;
         const records = page.records.map((record) => ({ ...(record as object), eventSourceARN: options.streamArn }));
-        for (let start = 0; start < records.length; start += options.batchSize ?? 100) {
-          await deliverBatch(records.slice(start, start + (options.batchSize ?? 100)), options.handle, options.maxRetries ?? 3, totals);
+        for (const batch of chunk(records, options.batchSize ?? 100)) {
+          await deliverBatch(batch, options.handle, options.maxRetries ?? 3, totals);
         }
         if (records.length === 0) {
           if (options.stop.stopped) return;

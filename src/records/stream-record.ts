@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isSequence } from './sequence.js';
 
 /**
  * The DynamoDB Streams record as Lambda delivers it (JSON, binaries in base64). Attribute values are checked
@@ -45,7 +46,6 @@ export type DynamoDBStreamRecord = z.infer<typeof DynamoDBStreamRecordSchema>;
 
 const EVENT_NAMES = new Set<unknown>(EventNameSchema.options);
 const VIEW_TYPES = new Set<unknown>(StreamViewTypeSchema.options);
-const DIGITS = /^\d{1,40}$/;
 
 /**
  * A hand-written check of the schema above for the valid records that make up nearly every batch, which a
@@ -67,7 +67,7 @@ export function isWellFormedRecord(record: unknown): record is DynamoDBStreamRec
   if (!isObject(body) || !isObject(body.Keys)) return false;
   if (body.NewImage !== undefined && !isObject(body.NewImage)) return false;
   if (body.OldImage !== undefined && !isObject(body.OldImage)) return false;
-  if (typeof body.SequenceNumber !== 'string' || !DIGITS.test(body.SequenceNumber)) return false;
+  if (!isSequence(body.SequenceNumber)) return false;
   for (const name of ['ApproximateCreationDateTime', 'SizeBytes']) {
     const value = body[name];
     if (value !== undefined && (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value))) return false;

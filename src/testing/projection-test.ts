@@ -1,3 +1,4 @@
+import { chunk } from '../concurrency.js';
 import { StreamConsumer } from '../consumer.js';
 import { toExactJson } from '../json.js';
 import { silentLogger } from '../logging.js';
@@ -120,22 +121,17 @@ export function recordsOf(changes: readonly TableChange[], keyAttributes: readon
 
 function deliver(records: readonly unknown[], delivery: Delivery, seed: number): unknown[][] {
   const random = seededRandom(seed);
-  const cut = (items: readonly unknown[], size: number): unknown[][] => {
-    const batches: unknown[][] = [];
-    for (let start = 0; start < items.length; start += size) batches.push(items.slice(start, start + size));
-    return batches;
-  };
   switch (delivery) {
     case 'in order':
-      return cut(records, 10);
+      return chunk(records, 10);
     case 'shuffled':
-      return cut(shuffle(random, records), 7);
+      return chunk(shuffle(random, records), 7);
     case 'duplicated':
-      return cut(shuffle(random, [...records, ...records]), 7);
+      return chunk(shuffle(random, [...records, ...records]), 7);
     case 'twice':
-      return [...cut(records, 10), ...cut(records, 10)];
+      return [...chunk(records, 10), ...chunk(records, 10)];
     case 'redelivered batches':
-      return cut(records, 5).flatMap((batch) => [batch, batch]);
+      return chunk(records, 5).flatMap((batch) => [batch, batch]);
     default: {
       const unknown: never = delivery;
       throw new Error(`unknown delivery ${String(unknown)}`);

@@ -19,8 +19,5 @@ export function testConsumer(
   );
 }
 
-export function batches<T>(items: readonly T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
-  return result;
-}
+/** Records cut into Lambda batches of a size. */
+export { chunk as batches } from '../../src/concurrency.js';
