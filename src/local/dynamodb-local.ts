@@ -115,12 +115,3 @@ async function stopProcess(child: ChildProcess, exited: Promise<number | null>):
     await exited;
   }
 }
-
-/** Stops a server started by another process (vitest's global setup hands over the process id). */
-export function stopByPid(pid: number): void {
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    // already gone
-  }
-}

@@ -106,9 +106,8 @@ describe('an event log, delivered every which way, on DynamoDB Local', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const again = await handler.invoke({ Records: later.slice(0, 1) });
     expect(again.stats.gaps).toBe(1);
-    const { dynamoDbStore } = compose([quickHistory], { dynamoDbClient: client, logger: silentLogger, config: tableConfig(tables) });
     const gaps = [];
-    for await (const gap of dynamoDbStore.openGaps(['order-history#v1'])) gaps.push(gap);
+    for await (const gap of handler.store.openGaps(['order-history#v1'])) gaps.push(gap);
     expect(gaps).toEqual([
       expect.objectContaining({ stream: `stream#"${stream}"`, missing: '1', held: later.map((record) => String(versionOf(record))) }),
     ]);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { CommitOutcome, KeyWrite } from '../../src/projection/ports.js';
+import { viewRowId, type CommitOutcome, type KeyWrite } from '../../src/projection/ports.js';
 import { ordersWorkload } from '../../src/local/orders-workload.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
 import { localClient, ordersWithRecords } from '../support/local-dynamodb.js';
@@ -54,7 +54,7 @@ describe('the adversary', () => {
           writes.map((write) => ({
             ...write,
             expectedRevision: loaded.checkpoints.get(write.key.id)?.revision,
-            views: write.views.map((view) => ({ ...view, expectedSequence: loaded.viewRows.get(`${view.generation}\u0000${write.key.id}`)?.sequence })),
+            views: write.views.map((view) => ({ ...view, expectedSequence: loaded.viewRows.get(viewRowId(view.generation, write.key))?.sequence })),
           })),
         );
       }

@@ -16,6 +16,7 @@ import { orderStatusCounts } from '../../projections/order-status-counts.js';
 import { orderView } from '../../projections/order-view.js';
 import { Crashed, FaultyStore, type StoreFaults } from '../support/faulty-store.js';
 import { MemoryGenerationRegistry, MemoryRebuildStateStore, MemorySourceScanner } from '../support/memory-rebuild.js';
+import { noSleep } from '../support/messages.js';
 
 /** Real stream records read from DynamoDB Local, and the table they left behind. */
 export interface Workload {
@@ -72,7 +73,6 @@ export interface ScenarioReport {
 }
 
 const MAX_INVOCATIONS_PER_LANE = 5_000;
-const noSleep = async (): Promise<void> => {};
 
 /**
  * Delivers the workload under the scenario and compares the read models with the truth, row by row and

@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tableConfig } from '../../src/config.js';
-import { createDynamoDbClient } from '../../adapters/dynamodb/client.js';
 import { createHandler } from '../../src/lambda/handler.js';
 import { silentLogger } from '../../src/logging.js';
 import { ordersWorkload } from '../../src/local/orders-workload.js';
@@ -9,7 +8,7 @@ import { compareSequences } from '../../src/records/sequence.js';
 import examples from '../../projections/index.js';
 import { batches } from '../support/consumers.js';
 import { differencesFromTruth } from '../support/expectations.js';
-import { freshTables, localClient, localEndpoint, ordersWithRecords } from '../support/local-dynamodb.js';
+import { freshTables, localClient, ordersWithRecords } from '../support/local-dynamodb.js';
 import { injectFaults, type FaultCounts } from '../support/sdk-faults.js';
 
 const SCENARIOS = Number(process.env.STREAMFOLD_SDK_FAULT_SCENARIOS ?? 8);
@@ -27,7 +26,7 @@ describe('faults injected in the AWS SDK, on DynamoDB Local', () => {
       const tables = await freshTables(localClient());
       // A container: a client with its faults, and the handler built on it. After a crash, a new one.
       const container = () => {
-        const client = createDynamoDbClient({ endpoint: localEndpoint() });
+        const client = localClient();
         const faults = injectFaults(client, {
           random,
           throttle: 0.15,

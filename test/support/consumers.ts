@@ -4,8 +4,8 @@ import type { Projection } from '../../src/projection/define.js';
 import type { DeadLetterStore, ReadModelStore } from '../../src/projection/ports.js';
 import { ProjectionRuntime } from '../../src/projection/runtime.js';
 import examples from '../../projections/index.js';
+import { noSleep } from './messages.js';
 
-const noSleep = async (): Promise<void> => {};
 
 /** A consumer over any store, without backoff pauses: unit tests stay fast. */
 export function testConsumer(

@@ -14,7 +14,6 @@ export interface StoreFaults {
   readonly loadFailure: number;
 }
 
-export const NO_FAULTS: StoreFaults = { conflict: 0, throttle: 0, unknownOutcome: 0, crash: 0, loadFailure: 0 };
 
 /** Thrown by a store whose process has died: nothing it does after that takes effect. */
 export class Crashed extends Error {

@@ -21,8 +21,8 @@ import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
 import { orderHistory, revenuePerDay } from '../../projections/event-sourced/index.js';
 import { testConsumer } from '../support/consumers.js';
 import { orderRecord, streamRecord, wire } from '../support/records.js';
+import { noSleep } from '../support/messages.js';
 
-const noSleep = async (): Promise<void> => {};
 const Strict = z.object({ orderId: z.string(), amount: z.number() });
 const Lenient = z.object({ orderId: z.string(), amount: z.union([z.number(), z.string().transform(Number)]) });
 const amounts = (schema: typeof Strict | typeof Lenient, onPoison?: 'wait' | 'skip') =>

@@ -11,12 +11,13 @@ import { defineEventLog, defineEventProjection, type EventProjection } from '../
 import { Redriver } from '../../src/projection/redrive.js';
 import { OrderEvent, orderEvents, orderHistory, revenuePerDay } from '../../projections/event-sourced/index.js';
 import { streamRecord, wire } from '../support/records.js';
+import { noSleep } from '../support/messages.js';
 
 function consumer() {
   const store = new MemoryReadModelStore();
   const deadLetters = new MemoryDeadLetterStore();
   const lanes = lanesOf([orderHistory, revenuePerDay], (members, planner) =>
-    new ProjectionRuntime(members, store, silentLogger, { planner, deadLetters, sleep: async () => {} }),
+    new ProjectionRuntime(members, store, silentLogger, { planner, deadLetters, sleep: noSleep }),
   );
   return { store, deadLetters, consumer: new StreamConsumer(lanes, silentLogger) };
 }
@@ -94,7 +95,7 @@ describe('event logs', () => {
       ]),
     });
     const fixed = defineEventProjection({ ...orderHistory, log: fixedLog } as never) as EventProjection;
-    const result = await new Redriver([fixed], store, deadLetters, silentLogger, { sleep: async () => {} }).redrive({ projection: 'order-history' });
+    const result = await new Redriver([fixed], store, deadLetters, silentLogger, { sleep: noSleep }).redrive({ projection: 'order-history' });
     expect(result.applied.map((record) => record.sequence)).toEqual(['2', '3', '4']);
     expect(result.stillParked).toEqual([]);
     expect(await history()).toEqual(['1:OrderPlaced', '2:OrderLineAdded', '3:OrderPaid', '4:OrderShipped']);
