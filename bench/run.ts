@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createDynamoDbClient } from '../adapters/dynamodb/client.js';
 import { startDynamoDbLocal } from '../src/local/dynamodb-local.js';
-import { compareRows, ordersTruth } from '../src/local/orders-truth.js';
+import { ordersDifferences, ordersTruth } from '../src/local/orders-truth.js';
 import { seededRandom } from '../src/local/random.js';
 import type { Projection } from '../src/projection/define.js';
 import examples from '../projections/index.js';
@@ -119,20 +119,16 @@ async function measure(
   const peakHeapMb = sampler.stop() / 1024 / 1024;
   const { requests, billedWriteUnits } = instance.meter;
 
-  const truth = ordersTruth(workload.finalItems);
   const models = await instance.readModels();
   const wanted = new Set(projections.map((projection) => projection.name));
-  const differences = [
-    ...(wanted.has('customer-totals') ? compareRows('customer-totals', models.customerTotals, truth.customerTotals) : []),
-    ...(wanted.has('order-status-counts') ? compareRows('order-status-counts', models.statusCounts, truth.statusCounts) : []),
-    ...(wanted.has('order-view')
-      ? compareRows(
-          'order-view',
-          new Map([...models.orders].map(([key, row]) => [key, { customerId: row.customerId, status: row.status, amount: row.amount }])),
-          truth.orders,
-        )
-      : []),
-  ];
+  const differences = ordersDifferences(
+    {
+      customerTotals: wanted.has('customer-totals') ? models.customerTotals : undefined,
+      statusCounts: wanted.has('order-status-counts') ? models.statusCounts : undefined,
+      orders: wanted.has('order-view') ? models.orders : undefined,
+    },
+    ordersTruth(workload.finalItems),
+  );
   return {
     contender: contender.name,
     projections: label(projections),

@@ -42,6 +42,26 @@ export interface Difference {
   readonly expected: string;
 }
 
+/** Stored rows of the example read models, by key; a read model left out is not compared. */
+export interface OrdersReadModels {
+  readonly customerTotals?: ReadonlyMap<string, Record<string, unknown>>;
+  readonly statusCounts?: ReadonlyMap<string, Record<string, unknown>>;
+  readonly orders?: ReadonlyMap<string, Record<string, unknown>>;
+}
+
+/** Every difference between the stored example read models and the truth; an order row by its three fields. */
+export function ordersDifferences(stored: OrdersReadModels, truth: OrdersTruth): Difference[] {
+  const orders =
+    stored.orders === undefined
+      ? undefined
+      : new Map([...stored.orders].map(([key, row]) => [key, { customerId: row.customerId, status: row.status, amount: row.amount }]));
+  return [
+    ...(stored.customerTotals === undefined ? [] : compareRows('customer-totals', stored.customerTotals, truth.customerTotals)),
+    ...(stored.statusCounts === undefined ? [] : compareRows('order-status-counts', stored.statusCounts, truth.statusCounts)),
+    ...(orders === undefined ? [] : compareRows('order-view', orders, truth.orders)),
+  ];
+}
+
 /** Row by row, field by field: every row of either side is compared, numbers as exact integers. */
 export function compareRows(
   readModel: string,

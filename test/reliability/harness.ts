@@ -1,19 +1,15 @@
 import fc from 'fast-check';
 import { StreamConsumer } from '../../src/consumer.js';
 import { silentLogger } from '../../src/logging.js';
-import { compareRows, ordersTruth, type Difference } from '../../src/local/orders-truth.js';
+import type { Difference } from '../../src/local/orders-truth.js';
+import { differencesFromTruth } from '../support/expectations.js';
 import { seededRandom } from '../../src/local/random.js';
-import type { Projection } from '../../src/projection/define.js';
 import type { ReadModelReader, ReadModelStore } from '../../src/projection/ports.js';
-import { readAllRows } from '../../src/projection/read-model.js';
 import { ProjectionRuntime } from '../../src/projection/runtime.js';
 import { Rebuilder } from '../../src/rebuild/rebuilder.js';
 import { compareSequences } from '../../src/records/sequence.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
 import examples from '../../projections/index.js';
-import { customerTotals } from '../../projections/customer-totals.js';
-import { orderStatusCounts } from '../../projections/order-status-counts.js';
-import { orderView } from '../../projections/order-view.js';
 import { Crashed, FaultyStore, type StoreFaults } from '../support/faulty-store.js';
 import { MemoryGenerationRegistry, MemoryRebuildStateStore, MemorySourceScanner } from '../support/memory-rebuild.js';
 import { noSleep } from '../support/messages.js';
@@ -168,18 +164,8 @@ export async function runScenario(
   if (scenario.rebuild) work.push(rebuildBeside(store, records, random, scenario.faults));
   await Promise.all(work);
 
-  const truth = ordersTruth(finalItems);
-  const rowsOf = async (projection: Projection) =>
-    new Map((await readAllRows(store, projection)).map((row) => [keyOf(row.key), row.value]));
-  const views = new Map(
-    [...(await rowsOf(orderView))].map(([key, value]) => [key, { customerId: value.customerId, status: value.status, amount: value.amount }]),
-  );
   return {
-    differences: [
-      ...compareRows('customer-totals', await rowsOf(customerTotals), truth.customerTotals),
-      ...compareRows('order-status-counts', await rowsOf(orderStatusCounts), truth.statusCounts),
-      ...compareRows('order-view', views, truth.orders),
-    ],
+    differences: await differencesFromTruth(store, finalItems),
     invocations,
     injected,
   };
@@ -228,10 +214,6 @@ function orderIdOf(record: Record<string, unknown>): string {
 
 function identifierOf(record: Record<string, unknown>): string {
   return (record.dynamodb as { SequenceNumber: string }).SequenceNumber;
-}
-
-function keyOf(key: unknown): string {
-  return typeof key === 'string' ? key : String((key as { orderId?: unknown }).orderId);
 }
 
 function hashOf(text: string): number {

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { ordersTruth, compareRows, type Difference } from '../../src/local/orders-truth.js';
+import { ordersDifferences, ordersTruth, type Difference } from '../../src/local/orders-truth.js';
 import { generationOf } from '../../src/projection/define.js';
 import type { ReadModelReader } from '../../src/projection/ports.js';
 import { readAllRows } from '../../src/projection/read-model.js';
@@ -13,7 +13,6 @@ export async function differencesFromTruth(
   finalItems: readonly Record<string, unknown>[],
   version = 1,
 ): Promise<Difference[]> {
-  const truth = ordersTruth(finalItems);
   const rows = async (projection: Parameters<typeof readAllRows>[1]) =>
     new Map(
       (await readAllRows(reader, projection, generationOf({ name: projection.name, version }))).map((row) => [
@@ -21,17 +20,10 @@ export async function differencesFromTruth(
         row.value,
       ]),
     );
-  const views = new Map(
-    [...(await rows(orderView))].map(([key, value]) => [
-      key,
-      { customerId: value.customerId, status: value.status, amount: value.amount },
-    ]),
+  return ordersDifferences(
+    { customerTotals: await rows(customerTotals), statusCounts: await rows(orderStatusCounts), orders: await rows(orderView) },
+    ordersTruth(finalItems),
   );
-  return [
-    ...compareRows('customer-totals', await rows(customerTotals), truth.customerTotals),
-    ...compareRows('order-status-counts', await rows(orderStatusCounts), truth.statusCounts),
-    ...compareRows('order-view', views, truth.orders),
-  ];
 }
 
 export async function expectMatchesTruth(reader: ReadModelReader, finalItems: readonly Record<string, unknown>[]) {
