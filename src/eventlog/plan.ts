@@ -2,7 +2,7 @@ import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
 import { generationOf } from '../projection/define.js';
 import { toContributionAmounts } from '../projection/contribution.js';
 import { addAmounts } from '../projection/sum-rows.js';
-import { keyWrite, parkedId, storableState, type KeyPlan, type ProjectionCounts, type PublishableEvent } from '../projection/plan.js';
+import { keyWrite, parkedRecordOf, storableState, type KeyPlan, type ProjectionCounts, type PublishableEvent } from '../projection/plan.js';
 import {
   viewRowId,
   type CheckpointEntry,
@@ -111,7 +111,9 @@ export function planStream(
     const storedRow = loaded.viewRows.get(viewRowId(generation, run.key));
     const counts = { applied: 0, parked: 0, newestTime: undefined as number | undefined };
     const park = (candidate: Candidate, error: StreamfoldError, reason: ParkedRecord['reason']): void => {
-      parked.push(parkedEvent(projection.name, generation, run.key.id, candidate, error, options.now(), reason));
+      const place = { generation, projection: projection.name, key: run.key.id, sequence: candidate.version.toString() };
+      const eventID = candidate.step?.type === 'event' ? candidate.step.event.eventID : undefined;
+      parked.push(parkedRecordOf({ ...place, eventID, reason, record: candidate.record }, error, options.now()));
       counts.parked += 1;
       if (candidate.step !== undefined) parkedSteps.add(candidate.step);
     };
@@ -308,28 +310,6 @@ function placed(error: unknown, projection: string, stream: string, version: big
   return new StreamfoldError('PROJECTION_FAILED', `the projection threw: ${errorMessage(error)}`, { cause: error, ...location });
 }
 
-function parkedEvent(
-  projection: string,
-  generation: string,
-  stream: string,
-  candidate: Candidate,
-  error: StreamfoldError,
-  now: number,
-  reason: ParkedRecord['reason'],
-): ParkedRecord {
-  return {
-    id: parkedId(generation, stream, candidate.version.toString()),
-    generation,
-    projection,
-    key: stream,
-    sequence: candidate.version.toString(),
-    eventID: candidate.step?.type === 'event' ? candidate.step.event.eventID : undefined,
-    reason,
-    error: { code: error.code, message: error.message, field: error.field },
-    record: candidate.record,
-    parkedAt: new Date(now).toISOString(),
-  };
-}
 
 /** A failure that may pass: nothing of this stream is taken now, and Lambda delivers it again. */
 function failed(run: KeyRun, error: StreamfoldError): StreamPlan {

@@ -1,6 +1,6 @@
 import { StreamfoldError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging.js';
-import { parkedId } from '../projection/plan.js';
+import { parkedRecordOf } from '../projection/plan.js';
 import type { DeadLetterStore, ParkedRecord } from '../projection/ports.js';
 import type { ChangeEvent } from '../records/change-event.js';
 import type { KeyRun } from '../records/order.js';
@@ -136,18 +136,8 @@ export class FanOutDispatcher {
   private parked(route: FanOutRoute, event: ChangeEvent, record: unknown, error: StreamfoldError): ParkedRecord {
     const generation = `fan-out:${route.fanOut.name}`;
     const placed = error.locate({ eventID: event.eventID, key: event.key.id, sequence: event.sequence });
-    return {
-      id: parkedId(generation, event.key.id, event.sequence),
-      generation,
-      projection: generation,
-      key: event.key.id,
-      sequence: event.sequence,
-      eventID: event.eventID,
-      reason: 'failed',
-      error: { code: placed.code, message: placed.message, field: placed.field },
-      record,
-      parkedAt: new Date(this.now()).toISOString(),
-    };
+    const place = { generation, projection: generation, key: event.key.id, sequence: event.sequence, eventID: event.eventID };
+    return parkedRecordOf({ ...place, reason: 'failed', record }, placed, this.now());
   }
 }
 

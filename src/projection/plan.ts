@@ -306,16 +306,25 @@ function parkedRecord(
   error: StreamfoldError,
   now: number,
 ): ParkedRecord {
+  const record = step.type === 'event' ? step.record : step.failure.record;
+  return parkedRecordOf({ generation, projection: projection.name, key: keyId, sequence: step.sequence, eventID: eventIdOf(step), reason, record }, error, now);
+}
+
+/** What is parked, and where: the rest of a parked record (its id, the error's fields, the time) follows. */
+export type ParkingPlace = Omit<ParkedRecord, 'id' | 'error' | 'parkedAt'>;
+
+/** A parked record: one id per generation, item and sequence, so parking the same record twice writes it once. */
+export function parkedRecordOf(place: ParkingPlace, error: StreamfoldError, now: number): ParkedRecord {
   return {
-    id: parkedId(generation, keyId, step.sequence),
-    generation,
-    projection: projection.name,
-    key: keyId,
-    sequence: step.sequence,
-    eventID: eventIdOf(step),
-    reason,
+    id: parkedId(place.generation, place.key, place.sequence),
+    generation: place.generation,
+    projection: place.projection,
+    key: place.key,
+    sequence: place.sequence,
+    eventID: place.eventID,
+    reason: place.reason,
     error: { code: error.code, message: error.message, field: error.field },
-    record: step.type === 'event' ? step.record : step.failure.record,
+    record: place.record,
     parkedAt: new Date(now).toISOString(),
   };
 }

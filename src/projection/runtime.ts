@@ -6,7 +6,7 @@ import type { ItemKey } from '../records/item-key.js';
 import type { KeyRun } from '../records/order.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../retry.js';
 import { assertDistinctProjections, generationOf, type Projection } from './define.js';
-import { parkedId, planKey, type KeyFailure, type KeyPlan, type PlanOptions, type ProjectionCounts, type PublishableEvent } from './plan.js';
+import { parkedRecordOf, planKey, type KeyFailure, type KeyPlan, type PlanOptions, type ProjectionCounts, type PublishableEvent } from './plan.js';
 import type { CommitOutcome, DeadLetterStore, GapReport, LoadedState, ReadModelStore } from './ports.js';
 import { ImageParser } from './typed-event.js';
 
@@ -178,21 +178,24 @@ export class ProjectionRuntime {
   ): Promise<boolean> {
     if (records.length === 0) return true;
     if (this.deadLetters === undefined) return false;
-    const parkedAt = new Date(this.now()).toISOString();
+    const now = this.now();
     await this.deadLetters.park(
       this.projections.flatMap((projection) =>
-        records.map(({ event, record, error }) => ({
-          id: parkedId(generationOf(projection), event.key.id, event.sequence),
-          generation: generationOf(projection),
-          projection: projection.name,
-          key: event.key.id,
-          sequence: event.sequence,
-          eventID: event.eventID,
-          reason: 'failed' as const,
-          error: { code: error.code, message: error.message, field: error.field },
-          record,
-          parkedAt,
-        })),
+        records.map(({ event, record, error }) =>
+          parkedRecordOf(
+            {
+              generation: generationOf(projection),
+              projection: projection.name,
+              key: event.key.id,
+              sequence: event.sequence,
+              eventID: event.eventID,
+              reason: 'failed',
+              record,
+            },
+            error,
+            now,
+          ),
+        ),
       ),
     );
     return true;
