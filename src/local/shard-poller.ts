@@ -76,6 +76,8 @@ export interface FollowOptions extends PollOptions {
   /** Set to stop: the follower then reads until a read comes back empty, and returns. */
   readonly stop: { stopped: boolean };
   readonly pauseMs?: number;
+  /** Called once every shard has its iterator: from then on, no change of the table is missed. */
+  readonly onReading?: () => void;
 }
 
 /**
@@ -85,9 +87,13 @@ export interface FollowOptions extends PollOptions {
 export async function followStream(options: FollowOptions): Promise<DeliveryTotals> {
   const totals = emptyTotals();
   const shards = parentsFirst(await options.source.shards(options.streamArn));
+  const iterators = await Promise.all(
+    shards.map((shard) => options.source.iterator(options.streamArn, shard.shardId, { type: options.from })),
+  );
+  options.onReading?.();
   await Promise.all(
-    shards.map(async (shard) => {
-      let iterator: string | undefined = await options.source.iterator(options.streamArn, shard.shardId, { type: options.from });
+    iterators.map(async (first) => {
+      let iterator: string | undefined = first;
       while (iterator !== undefined) {
         const page = await options.source.read(iterator);
         iterator = page.nextIterator;

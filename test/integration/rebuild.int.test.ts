@@ -46,7 +46,10 @@ describe('rebuild beside a live table and consumer', () => {
     // Version 2 is deployed: its live consumer starts at the stream's end; the past comes from the rebuilds.
     const live = localHandler(client, tables, version2);
     const stop = { stopped: false };
+    let reading!: () => void;
+    const live2Reading = new Promise<void>((resolve) => (reading = resolve));
     const following = followStream({
+      onReading: reading,
       source: new DynamoDbStreamSource(localStreams()),
       streamArn: source.streamArn,
       handle: (records) => live.invoke({ Records: records }),
@@ -64,6 +67,9 @@ describe('rebuild beside a live table and consumer', () => {
       key: { orderId: item.orderId },
       changes: { status: 'REFUNDED', amount: 7 },
     }));
+    // The new generation's live consumer must be reading before anything it should see is written (a change
+    // made before its iterator exists is seen by neither it nor, if the scan passed the item, the rebuild).
+    await live2Reading;
     const writer = applyWorkload(source.table, [...moreWrites.slice(0, 150), ...touchOld, ...moreWrites.slice(150)]);
 
     const rebuilds = version2.map((projection) =>
