@@ -3,7 +3,7 @@ import { StreamConsumer } from '../src/consumer.js';
 import { silentLogger } from '../src/logging.js';
 import type { Projection } from '../src/projection/define.js';
 import { planKey } from '../src/projection/plan.js';
-import { ProjectionRuntime } from '../src/projection/runtime.js';
+import { runtimesOf } from '../src/lanes.js';
 import { ImageParser } from '../src/projection/typed-event.js';
 import { decodeRecords } from '../src/records/decode.js';
 import { orderByKey } from '../src/records/order.js';
@@ -47,7 +47,8 @@ export async function inMemoryBenchmark(records: readonly Record<string, unknown
     const batch = orderByKey(decodeRecords(records));
     const parser = new ImageParser();
     const empty = { checkpoints: new Map(), viewRows: new Map() };
-    for (const run of batch.runs) planKey(run, empty, projections, parser, { parking: false, now: Date.now });
+    const context = { parking: false, now: Date.now, parser, refused: new Map() };
+    for (const run of batch.runs) planKey(run, empty, projections, context);
   };
   // Warm both paths before measuring, then take the median of several runs, alternating.
   bare();
@@ -64,7 +65,7 @@ export async function inMemoryBenchmark(records: readonly Record<string, unknown
   const batch = records.slice(0, 10_000);
   (globalThis as { gc?: () => void }).gc?.();
   const sampler = heapSampler();
-  const consumer = new StreamConsumer(new ProjectionRuntime(projections, new MemoryReadModelStore(), silentLogger), silentLogger);
+  const consumer = new StreamConsumer(runtimesOf(projections, new MemoryReadModelStore(), silentLogger), silentLogger);
   await consumer.process(batch);
   const heapFor10kBatchMb = sampler.stop() / 1024 / 1024;
   return {

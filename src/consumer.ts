@@ -2,22 +2,22 @@ import { StreamfoldError } from './errors.js';
 import type { Logger } from './logging.js';
 import { embeddedMetrics } from './metrics.js';
 import type { FanOutDispatcher, Publishable } from './fanout/dispatcher.js';
-import type { EventLog } from './eventlog/define.js';
-import { orderByStream, type Misuse, type StreamBatch } from './eventlog/streams.js';
-import type { GapReport } from './projection/ports.js';
+import { takeBatch, type LaneResult } from './projection/intake.js';
 import type { KeyOutcome, ProjectionRuntime } from './projection/runtime.js';
 import type { GenerationRegistry } from './rebuild/ports.js';
 import type { DecodeResult, UndecodableRecord } from './records/change-event.js';
 import { decodeRecords } from './records/decode.js';
 import { decodeKinesisRecords, isKinesisRecord } from './records/kinesis.js';
-import { identifierOf, orderByKey, type KeyRun, type RunStep } from './records/order.js';
+import { identifierOf } from './records/order.js';
 import { compareSequences } from './records/sequence.js';
 import type { BatchResponse } from './records/stream-record.js';
+import { Deadline } from './retry.js';
 
 export interface BatchStats {
   readonly records: number;
+  /** Records at least one projection applied now. */
   readonly applied: number;
-  /** Set aside in the dead-letter store: poison records, and records waiting behind one. */
+  /** Records at least one projection set aside in the dead-letter store: poison, or waiting behind poison. */
   readonly parked: number;
   /** Already applied before: a redelivery, or a record older than what the read model holds. */
   readonly stale: number;
@@ -42,15 +42,24 @@ export interface BatchReport extends BatchResponse {
   readonly errors: readonly StreamfoldError[];
 }
 
-/**
- * A set of projections fed from the same records: the state projections, keyed by item and ordered by
- * stream sequence; or the projections of one event log, keyed by stream and ordered by version.
- */
-export interface ConsumerLane {
-  readonly runtime: ProjectionRuntime;
-  /** Event logs order by version within a stream; state tables by sequence within an item. */
-  readonly log?: EventLog | undefined;
+/** What the Lambda runtime says of the invocation, for the consumer to plan with. */
+export interface InvocationContext {
+  /** Milliseconds until Lambda ends the invocation (`context.getRemainingTimeInMillis`). */
+  readonly remainingTimeMs?: () => number;
+  readonly requestId?: string;
 }
+
+export interface ConsumerOptions {
+  readonly sourceTable?: string | undefined;
+  readonly now?: () => number;
+  /** CloudWatch namespace of the embedded metrics logged after each batch; none are logged without one. */
+  readonly metricsNamespace?: string | undefined;
+  /** Near Lambda's deadline no new round starts: this much time is kept to answer (milliseconds). */
+  readonly deadlineMarginMs?: number;
+}
+
+/** Kept from Lambda's deadline by default: a round under throttling, fan-out and the answer fit in it. */
+export const DEFAULT_DEADLINE_MARGIN_MS = 3_000;
 
 /**
  * One batch, from raw records to the answer Lambda expects. The Lambda handler, the local poller and the
@@ -58,21 +67,16 @@ export interface ConsumerLane {
  */
 export class StreamConsumer {
   private adopted: Promise<void> | undefined;
-  private readonly lanes: readonly ConsumerLane[];
+  private readonly runtimes: readonly ProjectionRuntime[];
 
   constructor(
-    runtime: ProjectionRuntime | readonly ConsumerLane[],
+    runtimes: ProjectionRuntime | readonly ProjectionRuntime[],
     private readonly logger: Logger,
     private readonly fanOut?: FanOutDispatcher,
     private readonly registry?: GenerationRegistry,
-    private readonly options: {
-      readonly sourceTable?: string | undefined;
-      readonly now?: () => number;
-      /** CloudWatch namespace of the embedded metrics logged after each batch; none are logged without one. */
-      readonly metricsNamespace?: string | undefined;
-    } = {},
+    private readonly options: ConsumerOptions = {},
   ) {
-    this.lanes = Array.isArray(runtime) ? runtime : [{ runtime: runtime as ProjectionRuntime }];
+    this.runtimes = Array.isArray(runtimes) ? runtimes : [runtimes as ProjectionRuntime];
   }
 
   /**
@@ -84,7 +88,7 @@ export class StreamConsumer {
     if (registry === undefined) return Promise.resolve();
     this.adopted ??= (async () => {
       const oldest = new Map<string, number>();
-      for (const projection of this.lanes.flatMap((lane) => lane.runtime.projections)) {
+      for (const projection of this.runtimes.flatMap((runtime) => runtime.projections)) {
         oldest.set(projection.name, Math.min(projection.version, oldest.get(projection.name) ?? projection.version));
       }
       await Promise.all([...oldest].map(([name, version]) => registry.adopt(name, version)));
@@ -99,14 +103,13 @@ export class StreamConsumer {
    * Processes one batch. Records are DynamoDB stream records, or Kinesis records carrying DynamoDB change
    * records (told apart by their shape); either way the answer names records as Lambda knows them.
    */
-  async process(records: readonly unknown[]): Promise<BatchReport> {
+  async process(records: readonly unknown[], invocation: InvocationContext = {}): Promise<BatchReport> {
     // Beside the batch, not before it: on a cold start it is one more round trip the answer need not wait for.
     const adopting = this.adoptGenerations();
+    const deadline = new Deadline(invocation.remainingTimeMs, this.options.deadlineMarginMs ?? DEFAULT_DEADLINE_MARGIN_MS);
     const decodeOptions = { table: this.options.sourceTable };
-    const decoded = records.some(isKinesisRecord)
-      ? decodeKinesisRecords(records, decodeOptions)
-      : decodeRecords(records, decodeOptions);
-    const results = await Promise.all(this.lanes.map((lane) => this.processLane(lane, decoded)));
+    const decoded = records.some(isKinesisRecord) ? decodeKinesisRecords(records, decodeOptions) : decodeRecords(records, decodeOptions);
+    const results = await Promise.all(this.runtimes.map((runtime) => takeBatch(runtime, decoded, deadline)));
 
     // Fan-out comes after the projections applied, and only for what they applied or took before: for a
     // state table, each item's records up to its failure; for an event log, the events applied now and those
@@ -115,7 +118,7 @@ export class StreamConsumer {
     const dispatched =
       this.fanOut?.enabled && publishing !== undefined
         ? await this.fanOut.dispatch(
-            publishing.isEventLog
+            publishing.runtime.lane.kind === 'event-log'
               ? publishing.outcomes.map(streamPublishable)
               : publishing.runs.map((run, index) => ({ run, stopAt: publishing.outcomes[index]?.failure?.sequence })),
           )
@@ -131,34 +134,14 @@ export class StreamConsumer {
       for (const record of result.unplacedReported) {
         errors.push(record.error);
         identifiers.push(record.identifier ?? this.lowestIdentifierOf(decoded, record));
-        this.logger
-          .child({ eventID: record.eventID, sequence: record.sequence })
-          .error({ err: record.error.toJSON(), code: record.error.code }, record.error.message);
+        this.logger.child({ eventID: record.eventID, sequence: record.sequence }).error({ err: record.error.toJSON(), code: record.error.code }, record.error.message);
       }
     }
-    const sum = (pick: (result: LaneResult) => number) => results.reduce((total, result) => total + pick(result), 0);
-    const newest = Math.max(...results.map((result) => result.newestTime ?? Number.NEGATIVE_INFINITY));
-    const gaps = results.flatMap((result) => result.gaps);
-    for (const gap of gaps) {
-      this.logger
-        .child({ projection: gap.projection, key: gap.stream })
-        .warn({ missing: gap.missing, held: gap.held, openForMs: gap.openForMs }, 'a gap in an event stream is still open');
+    for (const gap of results.flatMap((result) => result.gaps)) {
+      this.logger.child({ projection: gap.projection, key: gap.stream }).warn({ missing: gap.missing, held: gap.held, openForMs: gap.openForMs }, 'a gap in an event stream is still open');
     }
     const lowestFailed = lowest(identifiers);
-    const stats: BatchStats = {
-      records: records.length,
-      applied: sum((result) => result.applied),
-      parked: sum((result) => result.parked) + (dispatched?.parked ?? 0),
-      stale: sum((result) => result.stale),
-      duplicates: sum((result) => result.duplicates),
-      failed: sum((result) => result.notTaken.length + result.unplacedReported.length + result.misuseReported.length),
-      keys: sum((result) => result.runs.length),
-      failedKeys: sum((result) => result.failedKeys.size),
-      published: dispatched?.published ?? 0,
-      gaps: gaps.length,
-      misuse: sum((result) => result.misuse),
-      lagMs: Number.isFinite(newest) ? Math.max(0, (this.options.now ?? Date.now)() - newest) : undefined,
-    };
+    const stats = this.statsOf(records.length, results, dispatched);
     this.logger.info({ stats, lowestFailedIdentifier: lowestFailed }, 'batch processed');
     this.logMetrics(results, dispatched?.parked ?? 0);
     await adopting;
@@ -167,66 +150,23 @@ export class StreamConsumer {
     return { batchItemFailures: lowestFailed === undefined ? [] : [{ itemIdentifier: lowestFailed }], stats, errors };
   }
 
-  private async processLane(lane: ConsumerLane, decoded: readonly DecodeResult[]): Promise<LaneResult> {
-    const ordered = lane.log === undefined ? orderByKey(decoded) : orderByStream(decoded, lane.log);
-    // A record whose item cannot be told is parked when parking is on. Otherwise, for a state table, it is a
-    // barrier: no run goes past its sequence (past nothing if it has none), since it might belong to any of
-    // them. An event log needs no barrier: versions, not arrival, order a stream.
-    const unplacedParked = await lane.runtime.parkUnreadable(ordered.unplaced);
-    const barrier = unplacedParked || lane.log !== undefined ? undefined : barrierOf(ordered.unplaced);
-    const runs = barrier === undefined ? ordered.runs : ordered.runs.map((run) => cut(run, barrier));
-    let misuse: readonly Misuse[] = [];
-    let misuseReported: readonly Misuse[] = [];
-    if ('misuse' in ordered) {
-      misuse = (ordered as StreamBatch).misuse;
-      // Parked when parking is on; otherwise reported as failed, since nothing may be dropped.
-      if (!(await this.reportMisuse(lane, misuse))) misuseReported = misuse;
-    }
-    const outcomes = await lane.runtime.apply(runs);
-
-    const notTaken = new Set<RunStep>();
-    const errors: StreamfoldError[] = [];
-    const failedKeys = new Set<string>();
-    const stop = (keyId: string, from: string, error: StreamfoldError): void => {
-      const run = runs.find((candidate) => candidate.key.id === keyId);
-      for (const step of run?.steps ?? []) if (compareSequences(step.sequence, from) >= 0) notTaken.add(step);
-      failedKeys.add(keyId);
-      errors.push(error);
-    };
-    for (const outcome of outcomes) {
-      if (outcome.failure !== undefined) stop(outcome.key.id, outcome.failure.sequence, outcome.failure.error);
-    }
-    if (barrier !== undefined) {
-      ordered.runs.forEach((run, index) => {
-        const kept = new Set(runs[index]?.steps);
-        for (const step of run.steps) if (!kept.has(step)) notTaken.add(step);
-      });
-    }
-    let newestTime: number | undefined;
-    for (const outcome of outcomes) {
-      if (outcome.newestTime !== undefined && (newestTime === undefined || outcome.newestTime > newestTime)) newestTime = outcome.newestTime;
-    }
+  private statsOf(records: number, results: readonly LaneResult[], dispatched: { parked: number; published: number } | undefined): BatchStats {
+    const sum = (pick: (result: LaneResult) => number) => results.reduce((total, result) => total + pick(result), 0);
+    const outcomes = (pick: (outcome: KeyOutcome) => number) => sum((result) => result.outcomes.reduce((total, outcome) => total + pick(outcome), 0));
+    const newest = Math.max(...results.flatMap((result) => result.outcomes.map((outcome) => outcome.newestTime ?? Number.NEGATIVE_INFINITY)));
     return {
-      isEventLog: lane.log !== undefined,
-      misuseReported,
-      unattributedParked: (unplacedParked ? ordered.unplaced.length : 0) + (misuseReported.length === 0 ? misuse.length : 0),
-      projections: [...new Set(lane.runtime.projections.map((projection) => projection.name))],
-      runs,
-      outcomes,
-      stop,
-      get notTaken() {
-        return [...notTaken];
-      },
-      errors,
-      failedKeys,
-      unplacedReported: unplacedParked ? [] : ordered.unplaced,
-      applied: outcomes.reduce((total, outcome) => total + outcome.applied, 0),
-      parked: outcomes.reduce((total, outcome) => total + outcome.parked, 0) + (unplacedParked ? ordered.unplaced.length : 0),
-      stale: outcomes.reduce((total, outcome) => total + outcome.stale, 0),
-      duplicates: ordered.duplicates,
-      misuse: misuse.length,
-      gaps: outcomes.flatMap((outcome) => outcome.gaps),
-      newestTime,
+      records,
+      applied: outcomes((outcome) => outcome.applied),
+      parked: outcomes((outcome) => outcome.parked) + sum((result) => result.unattributedParked) + (dispatched?.parked ?? 0),
+      stale: outcomes((outcome) => outcome.stale),
+      duplicates: sum((result) => result.duplicates),
+      failed: sum((result) => result.notTaken.length + result.unplacedReported.length + result.misuseReported.length),
+      keys: sum((result) => result.runs.length),
+      failedKeys: sum((result) => result.failedKeys.size),
+      published: dispatched?.published ?? 0,
+      gaps: sum((result) => result.gaps.length),
+      misuse: sum((result) => result.misuse),
+      lagMs: Number.isFinite(newest) ? Math.max(0, (this.options.now ?? Date.now)() - newest) : undefined,
     };
   }
 
@@ -239,15 +179,12 @@ export class StreamConsumer {
     // messages): counted under `(consumer)`, so the parked-records alarm sees them too.
     const unattributed = fanOutParked + results.reduce((total, result) => total + result.unattributedParked, 0);
     if (unattributed > 0) {
-      this.logger.info(
-        embeddedMetrics(namespace, { projection: '(consumer)', applied: 0, skipped: 0, parked: unattributed, failed: 0, lagMs: undefined }, now),
-        'metrics',
-      );
+      this.logger.info(embeddedMetrics(namespace, { projection: '(consumer)', applied: 0, skipped: 0, parked: unattributed, failed: 0, lagMs: undefined }, now), 'metrics');
     }
     for (const result of results) {
       const failed = result.notTaken.length + result.unplacedReported.length;
       const byName = new Map<string, { applied: number; skipped: number; parked: number; newest: number | undefined }>();
-      for (const projection of result.projections) byName.set(projection, { applied: 0, skipped: 0, parked: 0, newest: undefined });
+      for (const projection of result.runtime.projections) byName.set(projection.name, { applied: 0, skipped: 0, parked: 0, newest: undefined });
       for (const outcome of result.outcomes) {
         for (const counts of outcome.byProjection) {
           const total = byName.get(counts.projection);
@@ -258,47 +195,13 @@ export class StreamConsumer {
           if (counts.newestTime !== undefined && (total.newest === undefined || counts.newestTime > total.newest)) total.newest = counts.newestTime;
         }
       }
+      const isEventLog = result.runtime.lane.kind === 'event-log';
       for (const [projection, total] of byName) {
-        this.logger.info(
-          embeddedMetrics(
-            namespace,
-            {
-              projection,
-              applied: total.applied,
-              skipped: total.skipped,
-              parked: total.parked,
-              failed,
-              lagMs: total.newest === undefined ? undefined : Math.max(0, now - total.newest),
-              ...(result.isEventLog ? { openGaps: result.gaps.filter((gap) => gap.projection === projection).length } : {}),
-            },
-            now,
-          ),
-          'metrics',
-        );
+        const lagMs = total.newest === undefined ? undefined : Math.max(0, now - total.newest);
+        const openGaps = isEventLog ? { openGaps: result.gaps.filter((gap) => gap.projection === projection).length } : {};
+        this.logger.info(embeddedMetrics(namespace, { projection, applied: total.applied, skipped: total.skipped, parked: total.parked, failed, lagMs, ...openGaps }, now), 'metrics');
       }
     }
-  }
-
-  /**
-   * An event log is append-only: a change to an event item is reported (and parked), never folded. Answers
-   * whether it was parked.
-   */
-  private async reportMisuse(lane: ConsumerLane, misuse: readonly Misuse[]): Promise<boolean> {
-    if (misuse.length === 0) return true;
-    const errors = misuse.map(
-      ({ event }) =>
-        new StreamfoldError('MALFORMED_RECORD', `an event log is append-only: this ${event.kind} of an event item is not folded`, {
-          eventID: event.eventID,
-          key: event.key.id,
-          sequence: event.sequence,
-        }),
-    );
-    misuse.forEach(({ event }, index) => {
-      this.logger
-        .child({ key: event.key.id, sequence: event.sequence, eventID: event.eventID })
-        .error({ err: errors[index]?.toJSON() }, 'change to an event item');
-    });
-    return lane.runtime.parkMisuse(misuse.map((entry, index) => ({ ...entry, error: errors[index] as StreamfoldError })));
   }
 
   /**
@@ -309,42 +212,10 @@ export class StreamConsumer {
   private lowestIdentifierOf(decoded: readonly DecodeResult[], record: UndecodableRecord): string {
     const found = lowest(decoded.map((result) => result.identifier));
     if (found === undefined) {
-      throw new StreamfoldError('MALFORMED_RECORD', 'no record of the batch carries a sequence number', {
-        eventID: record.eventID,
-        cause: record.error,
-      });
+      throw new StreamfoldError('MALFORMED_RECORD', 'no record of the batch carries a sequence number', { eventID: record.eventID, cause: record.error });
     }
     return found;
   }
-}
-
-interface LaneResult {
-  readonly isEventLog: boolean;
-  readonly misuseReported: readonly Misuse[];
-  readonly unattributedParked: number;
-  readonly projections: readonly string[];
-  readonly runs: readonly KeyRun[];
-  readonly outcomes: readonly KeyOutcome[];
-  /** Marks a key as failed from a sequence on (fan-out uses it after the fact). */
-  readonly stop: (keyId: string, from: string, error: StreamfoldError) => void;
-  readonly notTaken: readonly RunStep[];
-  readonly errors: StreamfoldError[];
-  readonly failedKeys: ReadonlySet<string>;
-  readonly unplacedReported: readonly UndecodableRecord[];
-  readonly applied: number;
-  readonly parked: number;
-  readonly stale: number;
-  readonly duplicates: number;
-  readonly misuse: number;
-  readonly gaps: readonly GapReport[];
-  readonly newestTime: number | undefined;
-}
-
-/** No run goes past the lowest sequence of a record that could not be placed; past nothing if one has none. */
-function barrierOf(unplaced: readonly UndecodableRecord[]): string | undefined {
-  if (unplaced.length === 0) return undefined;
-  if (unplaced.some((record) => record.sequence === undefined)) return '0';
-  return lowest(unplaced.map((record) => record.sequence));
 }
 
 function lowest(sequences: readonly (string | undefined)[]): string | undefined {
@@ -366,8 +237,4 @@ function streamPublishable(outcome: KeyOutcome): Publishable {
     stopAt: undefined,
     notRedelivered: new Set(events.filter((entry) => entry.fromCheckpoint).map((entry) => entry.event.sequence)),
   };
-}
-
-function cut(run: KeyRun, barrier: string): KeyRun {
-  return { key: run.key, steps: run.steps.filter((step) => compareSequences(step.sequence, barrier) < 0) };
 }

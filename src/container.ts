@@ -5,7 +5,7 @@ import { DynamoDbDeadLetterStore } from '../adapters/dynamodb/dead-letters.js';
 import { DynamoDbGenerationRegistry } from '../adapters/dynamodb/rebuild-state.js';
 import { DynamoDbReadModelStore } from '../adapters/dynamodb/store.js';
 import { loadConfig, tableNames, type Config } from './config.js';
-import { StreamConsumer, type ConsumerLane } from './consumer.js';
+import { StreamConsumer } from './consumer.js';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { once } from '../adapters/lazy-client.js';
@@ -16,7 +16,7 @@ import { StreamfoldError } from './errors.js';
 import { defineFanOut, type FanOut } from './fanout/define.js';
 import { FanOutDispatcher, type FanOutRoute } from './fanout/dispatcher.js';
 import { createLogger, type Logger } from './logging.js';
-import { lanesOf } from './lanes.js';
+import { runtimesOf } from './lanes.js';
 import type { AnyProjection } from './projection/kinds.js';
 import type { DeadLetterStore, ReadModelStore } from './projection/ports.js';
 import { Redriver } from './projection/redrive.js';
@@ -110,19 +110,13 @@ export function buildContainer(projections: readonly AnyProjection[], overrides:
     new ContainerModule(({ bind }) => {
       bind(TOKENS.lanes).toResolvedValue(
         (config: Config, store: ReadModelStore, deadLetters: DeadLetterStore | null, logger: Logger) =>
-          lanesOf(projections, (members, planner) =>
-            new ProjectionRuntime(members, store, logger, {
-              maxRounds: config.STREAMFOLD_MAX_ROUNDS,
-              deadLetters: deadLetters ?? undefined,
-              planner,
-            }),
-          ),
+          runtimesOf(projections, store, logger, { maxRounds: config.STREAMFOLD_MAX_ROUNDS, deadLetters: deadLetters ?? undefined }),
         [TOKENS.config, TOKENS.store, TOKENS.deadLetters, TOKENS.logger],
       );
       bind(TOKENS.consumer).toResolvedValue(
         (
           config: Config,
-          lanes: readonly ConsumerLane[],
+          lanes: readonly ProjectionRuntime[],
           logger: Logger,
           fanOut: FanOutDispatcher,
           registry: GenerationRegistry | null,
@@ -134,9 +128,9 @@ export function buildContainer(projections: readonly AnyProjection[], overrides:
         [TOKENS.config, TOKENS.lanes, TOKENS.logger, TOKENS.fanOut, TOKENS.registry],
       );
       bind(TOKENS.redriver).toResolvedValue(
-        (store: ReadModelStore, deadLetters: DeadLetterStore | null, logger: Logger) =>
-          deadLetters === null ? null : new Redriver(projections, store, deadLetters, logger),
-        [TOKENS.store, TOKENS.deadLetters, TOKENS.logger],
+        (lanes: readonly ProjectionRuntime[], deadLetters: DeadLetterStore | null, logger: Logger) =>
+          deadLetters === null ? null : new Redriver(lanes, deadLetters, logger),
+        [TOKENS.lanes, TOKENS.deadLetters, TOKENS.logger],
       );
     }),
   );
@@ -151,7 +145,8 @@ export interface Composition {
   readonly dynamoDbStore: DynamoDbReadModelStore;
   readonly deadLetters: DeadLetterStore | null;
   readonly redriver: Redriver | null;
-  readonly lanes: readonly ConsumerLane[];
+  /** One runtime per lane: the state projections', then one per event log. */
+  readonly lanes: readonly ProjectionRuntime[];
   /** The first lane's runtime: the one of the state projections, if there are any. */
   readonly runtime: ProjectionRuntime;
   readonly registry: GenerationRegistry | null;
@@ -168,7 +163,7 @@ export function compose(projections: readonly AnyProjection[], overrides: Consum
     deadLetters: container.get(TOKENS.deadLetters),
     redriver: container.get(TOKENS.redriver),
     lanes: container.get(TOKENS.lanes),
-    runtime: (container.get(TOKENS.lanes)[0] as ConsumerLane).runtime,
+    runtime: container.get(TOKENS.lanes)[0] as ProjectionRuntime,
     registry: container.get(TOKENS.registry),
     logger: container.get(TOKENS.logger),
   };

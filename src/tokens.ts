@@ -3,7 +3,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { FanOutDispatcher } from './fanout/dispatcher.js';
 import type { DynamoDbReadModelStore } from '../adapters/dynamodb/store.js';
 import type { Config } from './config.js';
-import type { ConsumerLane, StreamConsumer } from './consumer.js';
+import type { StreamConsumer } from './consumer.js';
+import type { ProjectionRuntime } from './projection/runtime.js';
 import type { Logger } from './logging.js';
 import type { Redriver } from './projection/redrive.js';
 import type { GenerationRegistry } from './rebuild/ports.js';
@@ -18,7 +19,7 @@ export const TOKENS = {
   store: Symbol('ReadModelStore') as ServiceIdentifier<ReadModelStore>,
   /** `null` when parking is off: poison records are then reported as failed. */
   deadLetters: Symbol('DeadLetterStore') as ServiceIdentifier<DeadLetterStore | null>,
-  lanes: Symbol('ConsumerLanes') as ServiceIdentifier<readonly ConsumerLane[]>,
+  lanes: Symbol('ConsumerLanes') as ServiceIdentifier<readonly ProjectionRuntime[]>,
   consumer: Symbol('StreamConsumer') as ServiceIdentifier<StreamConsumer>,
   fanOut: Symbol('FanOutDispatcher') as ServiceIdentifier<FanOutDispatcher>,
   /** `null` when the read models are not in DynamoDB (a store was supplied). */

@@ -1,24 +1,15 @@
-import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../errors.js';
 import { generationOf } from '../projection/define.js';
 import { toContributionAmounts } from '../projection/contribution.js';
-import { addAmounts } from '../projection/sum-rows.js';
-import { keyWrite, parkedRecordOf, storableState, type KeyPlan, type ProjectionCounts, type PublishableEvent } from '../projection/plan.js';
-import {
-  viewRowId,
-  type CheckpointEntry,
-  type ContributionAmounts,
-  type GapReport,
-  type LoadedState,
-  type ParkedRecord,
-  type SumDelta,
-  type ViewWrite,
-} from '../projection/ports.js';
-import type { ChangeEvent } from '../records/change-event.js';
-import { Decimal } from '../records/decimal.js';
-import { decodeRecord } from '../records/decode.js';
+import { storableState } from '../projection/fold.js';
+import type { PlanContext } from '../projection/lane.js';
+import { parkedRecordOf } from '../projection/parked.js';
+import { keyWrite, type KeyPlan, type ProjectionCounts, type PublishableEvent } from '../projection/plan.js';
+import { viewRowId, type CheckpointEntry, type GapReport, type LoadedState, type ParkedRecord, type SumDelta, type ViewWrite } from '../projection/ports.js';
+import type { Decimal } from '../records/decimal.js';
 import type { KeyRun, RunStep } from '../records/order.js';
-import type { DomainEvent, EventLog, EventProjection } from './define.js';
-import { locateEvent } from './streams.js';
+import type { EventLog, EventProjection } from './define.js';
+import { addContribution, domainEvent, failed, placed, sameEntry, type Candidate } from './stream-steps.js';
 
 /**
  * What a stream's held events may take of its checkpoint item, which DynamoDB caps at 400 KB: shared by the
@@ -26,22 +17,13 @@ import { locateEvent } from './streams.js';
  */
 export const HELD_BYTES_PER_STREAM = 256 * 1024;
 
-export interface StreamPlanOptions {
-  readonly parking: boolean;
-  readonly now: () => number;
+export interface StreamPlanOptions extends Omit<PlanContext, 'parser'> {
   /** How many projections of this log share the checkpoint item; by default those planned together. */
   readonly sharingCheckpoint?: number;
 }
 
 export interface StreamPlan extends KeyPlan {
   readonly gaps: readonly GapReport[];
-}
-
-interface Candidate {
-  readonly version: bigint;
-  /** The record the event came in, as delivered; kept in the checkpoint while the event waits. */
-  readonly record: unknown;
-  readonly step: RunStep | undefined;
 }
 
 /**
@@ -52,10 +34,11 @@ interface Candidate {
 export function planStream(
   run: KeyRun,
   loaded: LoadedState,
-  projections: readonly EventProjection[],
+  all: readonly EventProjection[],
   log: EventLog,
   options: StreamPlanOptions,
 ): StreamPlan {
+  const projections = options.lifted === undefined ? all : all.filter((projection) => generationOf(projection) === options.lifted);
   const checkpoint = loaded.checkpoints.get(run.key.id);
   const entries = new Map(checkpoint?.entries);
   const views: ViewWrite[] = [];
@@ -93,7 +76,11 @@ export function planStream(
 
   for (const projection of projections) {
     const generation = generationOf(projection);
-    const previous = checkpoint?.entries.get(generation);
+    const stored = checkpoint?.entries.get(generation);
+    // A redrive lifts the block and folds the parked events again, as if they had just arrived.
+    const previous = options.lifted === generation && stored !== undefined ? { ...stored, blockedAt: undefined } : stored;
+    const refused = options.refused.get(generation);
+    const appliedVersions: string[] = [];
     const appliedBefore = BigInt(previous?.sequence ?? '0');
     let version = appliedBefore;
     if (appliedByAll === undefined || appliedBefore < appliedByAll) appliedByAll = appliedBefore;
@@ -124,6 +111,8 @@ export function planStream(
       if (candidate === undefined) break;
       waiting.delete(candidate.version);
       try {
+        const refusal = refused?.get(candidate.version.toString());
+        if (refusal !== undefined) throw refusal;
         const { domain: event, change } = eventOf(candidate);
         if (projection.kind === 'event-view') {
           state = storableState(projection.evolve(state, event));
@@ -135,6 +124,7 @@ export function planStream(
         }
         if (candidate.step === undefined) appliedFromEarlier.add(candidate.version);
         else applied.add(candidate.step);
+        appliedVersions.push(candidate.version.toString());
         publishable.set(candidate.version, { event: change, record: candidate.record, fromCheckpoint: candidate.step === undefined });
         counts.applied += 1;
         if (event.approximateTime !== undefined && (counts.newestTime === undefined || event.approximateTime > counts.newestTime)) {
@@ -162,7 +152,8 @@ export function planStream(
         projection: projection.name,
         key: run.key.id,
       });
-      for (const candidate of inVersionOrder(waiting)) park(candidate, waits, 'waiting');
+      // The poison event itself, delivered again, stays parked as it was: with its own error.
+      for (const candidate of inVersionOrder(waiting)) if (candidate.version !== BigInt(blockedAt)) park(candidate, waits, 'waiting');
       waiting.clear();
     }
     // Events held behind a gap live in the checkpoint item, whose size DynamoDB caps: past a budget, the
@@ -184,6 +175,8 @@ export function planStream(
     for (const candidate of waiting.values()) if (candidate.step !== undefined) held.add(candidate.step);
     byProjection.push({
       projection: projection.name,
+      generation,
+      appliedSequences: appliedVersions,
       applied: counts.applied,
       parked: counts.parked,
       skipped: run.steps.filter((step) => BigInt(step.sequence) <= appliedBefore).length,
@@ -247,94 +240,4 @@ export function planStream(
 
 function inVersionOrder(waiting: ReadonlyMap<bigint, Candidate>): Candidate[] {
   return [...waiting.values()].sort((a, b) => (a.version < b.version ? -1 : 1));
-}
-
-/** The domain event a waiting candidate holds: decoded from its record again if it waited in a checkpoint. */
-function domainEvent(candidate: Candidate, log: EventLog, stream: string): { domain: DomainEvent<unknown>; change: ChangeEvent } {
-  let event: ChangeEvent;
-  if (candidate.step?.type === 'event') {
-    event = candidate.step.event;
-  } else if (candidate.step?.type === 'undecodable') {
-    throw candidate.step.failure.error;
-  } else {
-    const decoded = decodeRecord(candidate.record, 0);
-    if (!decoded.ok) throw decoded.error;
-    const located = locateEvent(decoded.event, log, 0);
-    if (located instanceof StreamfoldError) throw located;
-    event = { ...decoded.event, key: located.key, sequence: located.version };
-  }
-  const image = event.newImage ?? {};
-  const parsed = log.events.safeParse({ type: image[log.type], payload: image[log.payload] });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const [head, ...rest] = issue?.path.map(String) ?? [];
-    const attribute = head === 'type' ? log.type : head === 'payload' ? log.payload : head;
-    throw new StreamfoldError('SCHEMA_MISMATCH', `the event does not match the log's events: ${issue?.message ?? 'invalid'}`, {
-      cause: parsed.error,
-      eventID: event.eventID,
-      key: stream,
-      sequence: candidate.version.toString(),
-      field: ['dynamodb', 'NewImage', ...(attribute === undefined ? [] : [attribute]), ...rest].join('.'),
-    });
-  }
-  const domain = {
-    ...(parsed.data as object),
-    streamId: String(image[log.streamId]),
-    version: Number(candidate.version),
-    eventID: event.eventID,
-    approximateTime: event.approximateTime,
-    item: image,
-    replay: event.replay,
-  } as DomainEvent<unknown>;
-  return { domain, change: event };
-}
-
-
-/** Adds one event's contribution into the stream's delta, in place; an amount of zero adds nothing. */
-function addContribution(delta: Map<string, Map<string, Decimal>>, contribution: ContributionAmounts): void {
-  for (const [group, fields] of contribution) {
-    const amounts = [...fields].filter(([, amount]) => !amount.isZero);
-    if (amounts.length === 0) continue;
-    let target = delta.get(group);
-    if (target === undefined) {
-      target = new Map();
-      delta.set(group, target);
-    }
-    addAmounts(target, amounts);
-  }
-}
-
-function placed(error: unknown, projection: string, stream: string, version: bigint): StreamfoldError {
-  const location = { projection, key: stream, sequence: version.toString() };
-  if (isStreamfoldError(error)) return error.locate(location);
-  return new StreamfoldError('PROJECTION_FAILED', `the projection threw: ${errorMessage(error)}`, { cause: error, ...location });
-}
-
-
-/** A failure that may pass: nothing of this stream is taken now, and Lambda delivers it again. */
-function failed(run: KeyRun, error: StreamfoldError): StreamPlan {
-  const first = run.steps[0];
-  return {
-    run,
-    write: undefined,
-    applied: 0,
-    parked: 0,
-    firstApplied: undefined,
-    stale: 0,
-    failure: first === undefined ? undefined : { sequence: first.sequence, eventID: first.type === 'event' ? first.event.eventID : undefined, error },
-    newestTime: undefined,
-    gaps: [],
-  };
-}
-
-function sameEntry(previous: CheckpointEntry | undefined, next: CheckpointEntry): boolean {
-  if (previous === undefined) return next.sequence === '0' && next.pending === undefined && next.blockedAt === undefined;
-  return (
-    BigInt(previous.sequence) === BigInt(next.sequence) &&
-    (previous.blockedAt === undefined) === (next.blockedAt === undefined) &&
-    (previous.blockedAt === undefined || BigInt(previous.blockedAt) === BigInt(next.blockedAt ?? '0')) &&
-    previous.pendingSince === next.pendingSince &&
-    (previous.pending?.size ?? 0) === (next.pending?.size ?? 0) &&
-    [...(next.pending?.keys() ?? [])].every((version) => previous.pending?.has(version))
-  );
 }

@@ -1,19 +1,12 @@
 import { StreamfoldError } from '../errors.js';
 import type { ChangeEvent, DecodeResult, UndecodableRecord } from '../records/change-event.js';
 import type { ItemKey } from '../records/item-key.js';
-import { orderByKey, type OrderedBatch } from '../records/order.js';
+import type { LaneBatch, Misuse } from '../projection/lane.js';
+import { orderByKey } from '../records/order.js';
 import type { EventLog } from './define.js';
 
-/** A record of the event table that is not an insert: an event log is append-only, so it is misuse. */
-export interface Misuse {
-  readonly event: ChangeEvent;
-  readonly record: unknown;
-  readonly identifier: string;
-}
-
-export interface StreamBatch extends OrderedBatch {
-  readonly misuse: readonly Misuse[];
-}
+/** A batch of an event table: a record that is not an insert is misuse, since an event log is append-only. */
+export type StreamBatch = LaneBatch;
 
 const STREAM_PREFIX = 'stream#';
 

@@ -1,6 +1,6 @@
 import { StreamfoldError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging.js';
-import { parkedRecordOf } from '../projection/plan.js';
+import { parkedRecordOf } from '../projection/parked.js';
 import type { DeadLetterStore, ParkedRecord } from '../projection/ports.js';
 import type { ChangeEvent } from '../records/change-event.js';
 import type { KeyRun } from '../records/order.js';

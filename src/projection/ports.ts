@@ -1,5 +1,7 @@
 import type { Decimal } from '../records/decimal.js';
 import type { ItemKey } from '../records/item-key.js';
+import type { StreamfoldError } from '../errors.js';
+import type { Deadline } from '../retry.js';
 import type { ViewState } from './define.js';
 
 /** group → field → amount: what one source item currently adds to a sum, kept exact. */
@@ -12,8 +14,11 @@ export interface CheckpointEntry {
   /** For sums: the item's last contribution, so the next change applies only the difference. */
   readonly contribution?: ContributionAmounts | undefined;
   /**
-   * Set while the item waits behind a parked record: the sequence of that record. The state (and
-   * contribution) are what they were before it; `sequence` is the newest record parked since.
+   * The oldest parked record that still awaits a redrive, while one does. For a `wait` projection the item's
+   * later records are parked behind it (`sequence` is then the newest of them); for a `skip` projection it is
+   * cleared as soon as a later record applies, which makes the parked one obsolete. State and contribution are
+   * what they were before it. A parked record the checkpoint has passed and that is not awaited is covered:
+   * a redrive removes it and never applies it.
    */
   readonly blockedAt?: string | undefined;
   /**
@@ -90,14 +95,27 @@ export type CommitOutcome =
   | { readonly status: 'conflict' }
   /** Not written, for a reason that may pass (throttling, a network fault): try again later. */
   | { readonly status: 'retry'; readonly error: unknown }
-  /** Not written, and writing it again will fail the same way (a validation error). */
-  | { readonly status: 'failed'; readonly error: unknown };
+  /**
+   * Not written, and writing it again will fail the same way (a row over 400 KB, a total past 38 digits):
+   * poison for the projections (generations) whose rows DynamoDB refused, or for all of the write's when it
+   * cannot tell.
+   */
+  | { readonly status: 'refused'; readonly error: StreamfoldError; readonly generations: readonly string[] };
+
+/** A write that DynamoDB would refuse, found before sending: poison for one projection (generation). */
+export interface Refusal {
+  readonly generation: string;
+  readonly error: StreamfoldError;
+}
 
 /** Where read models and checkpoints live. The DynamoDB adapter implements it, and so does the in-memory store. */
 export interface ReadModelStore {
-  load(keys: readonly ItemKey[], views: readonly string[]): Promise<LoadedState>;
+  /** `deadline` bounds the store's own retries (throttling, unprocessed keys). */
+  load(keys: readonly ItemKey[], views: readonly string[], deadline?: Deadline): Promise<LoadedState>;
   /** One outcome per write, in order. */
-  commit(writes: readonly KeyWrite[]): Promise<CommitOutcome[]>;
+  commit(writes: readonly KeyWrite[], deadline?: Deadline): Promise<CommitOutcome[]>;
+  /** What DynamoDB would refuse of this write, checked before sending: the limits are the store's to know. */
+  refusals?(write: KeyWrite): readonly Refusal[];
 }
 
 /** A record a projection could not apply, kept whole with its error until a redrive applies it. */

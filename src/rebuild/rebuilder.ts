@@ -1,10 +1,10 @@
 import { StreamfoldError } from '../errors.js';
 import type { Logger } from '../logging.js';
-import { orderByStream } from '../eventlog/streams.js';
 import { generationOf } from '../projection/define.js';
-import { isStateProjection, type AnyProjection } from '../projection/kinds.js';
+import { takeBatch } from '../projection/intake.js';
+import type { AnyProjection } from '../projection/kinds.js';
 import type { ProjectionRuntime } from '../projection/runtime.js';
-import { orderByKey } from '../records/order.js';
+import type { DecodeResult } from '../records/change-event.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type Sleep } from '../retry.js';
 import type { GenerationRegistry, RebuildState, RebuildStateStore, SegmentState, SourceScanner } from './ports.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -144,16 +144,14 @@ export class Rebuilder {
     return summary;
   }
 
-  /** Folds one page; keys whose writes keep failing are tried again, then the rebuild stops (and can resume). */
+  /** Folds one page through the projection's lane; keys whose writes keep failing are tried again, then the rebuild stops (and can resume). */
   private async applyPage(
     items: readonly Record<string, unknown>[],
     keyAttributes: readonly string[],
   ): Promise<{ applied: number; parked: number; skipped: number }> {
-    const decoded = items.map((item, index) => decodeReplay(item, keyAttributes, this.scanner.table, index));
-    let batch = isStateProjection(this.projection) ? orderByKey(decoded) : orderByStream(decoded, this.projection.log);
-    const totals = { applied: 0, parked: batch.unplaced.length, skipped: 0 };
-    await this.runtime.parkUnreadable(batch.unplaced);
-    for (let attempt = 0; batch.runs.length > 0; attempt += 1) {
+    let decoded: readonly DecodeResult[] = items.map((item, index) => decodeReplay(item, keyAttributes, this.scanner.table, index));
+    const totals = { applied: 0, parked: 0, skipped: 0 };
+    for (let attempt = 0; decoded.length > 0; attempt += 1) {
       if (attempt >= PAGE_ATTEMPTS) {
         throw new StreamfoldError('STORE_WRITE_FAILED', 'a page of the rebuild kept failing; run the command again to resume', {
           projection: this.projection.name,
@@ -161,15 +159,27 @@ export class Rebuilder {
         });
       }
       if (attempt > 0) await this.clock.sleep(backoffDelay(DEFAULT_BACKOFF, attempt));
-      const outcomes = await this.runtime.apply(batch.runs);
-      const failed = new Set(outcomes.filter((outcome) => outcome.failure !== undefined).map((outcome) => outcome.key.id));
-      for (const outcome of outcomes) {
+      const result = await takeBatch(this.runtime, decoded);
+      if (result.unplacedReported.length > 0) {
+        throw new StreamfoldError('STORE_WRITE_FAILED', 'records of the rebuild could not be parked; run the command again to resume', {
+          projection: this.projection.name,
+          retryable: true,
+          cause: result.unplacedReported[0]?.error,
+        });
+      }
+      totals.parked += result.unattributedParked;
+      for (const outcome of result.outcomes) {
         if (outcome.failure !== undefined) continue;
         totals.applied += outcome.applied;
         totals.parked += outcome.parked;
         totals.skipped += outcome.stale;
       }
-      batch = { ...batch, runs: batch.runs.filter((run) => failed.has(run.key.id)) };
+      const failed = new Set(result.failedKeys);
+      // Only the failed keys' items go again: the same decoded records, cut to those keys.
+      decoded = decoded.filter((record) => {
+        const key = record.ok ? record.event.key : record.key;
+        return key !== undefined && failed.has(key.id);
+      });
     }
     return totals;
   }

@@ -1,13 +1,12 @@
 import { toExactJson } from '../json.js';
 import { silentLogger } from '../logging.js';
-import { lanesOf } from '../lanes.js';
-import { orderByStream } from '../eventlog/streams.js';
+import { runtimesOf } from '../lanes.js';
+import { takeBatch } from '../projection/intake.js';
 import type { AnyProjection } from '../projection/kinds.js';
 import type { ReadModelReader, ReadModelRow } from '../projection/ports.js';
 import { readAllRows } from '../projection/read-model.js';
 import { ProjectionRuntime } from '../projection/runtime.js';
 import { MemoryReadModelStore } from '../testing/memory-store.js';
-import { orderByKey } from '../records/order.js';
 import type { SourceScanner } from './ports.js';
 import { assertRebuildable } from './rebuilder.js';
 import { decodeReplay } from './replay-records.js';
@@ -44,7 +43,7 @@ export async function verifyProjection(options: {
   const { projection, scanner } = options;
   assertRebuildable(projection);
   const memory = new MemoryReadModelStore();
-  const [lane] = lanesOf([projection], (members, planner) => new ProjectionRuntime(members, memory, silentLogger, { planner }));
+  const [runtime] = runtimesOf([projection], memory, silentLogger) as [ProjectionRuntime];
   const keyAttributes = await scanner.keyAttributes();
   const segments = options.segments ?? 4;
   let itemsScanned = 0;
@@ -55,8 +54,7 @@ export async function verifyProjection(options: {
         const page = await scanner.scan(segment, segments, startKey, 1000);
         itemsScanned += page.items.length;
         const decoded = page.items.map((item, index) => decodeReplay(item, keyAttributes, scanner.table, index));
-        const batch = lane?.log === undefined ? orderByKey(decoded) : orderByStream(decoded, lane.log);
-        await lane?.runtime.apply(batch.runs);
+        await takeBatch(runtime, decoded);
         startKey = page.lastKey;
       } while (startKey !== undefined);
     }),

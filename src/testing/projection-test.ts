@@ -6,7 +6,7 @@ import { seededRandom, shuffle } from '../local/random.js';
 import type { Projection } from '../projection/define.js';
 import type { ReadModelRow } from '../projection/ports.js';
 import { readAllRows } from '../projection/read-model.js';
-import { ProjectionRuntime } from '../projection/runtime.js';
+import { runtimesOf } from '../lanes.js';
 import { encodeItem } from '../records/attribute-value.js';
 import { MemoryDeadLetterStore } from './memory-dead-letters.js';
 import { MemoryReadModelStore } from './memory-store.js';
@@ -49,11 +49,8 @@ export function projectionTest(projection: Projection, options: ProjectionTestOp
 function scenario(projection: Projection, records: () => unknown[]) {
   const rows = async (delivery: Delivery = 'in order', seed = 1): Promise<ReadModelRow[]> => {
     const store = new MemoryReadModelStore();
-    const runtime = new ProjectionRuntime([projection], store, silentLogger, {
-      deadLetters: new MemoryDeadLetterStore(),
-      sleep: async () => {},
-    });
-    const consumer = new StreamConsumer(runtime, silentLogger);
+    const runtimes = runtimesOf([projection], store, silentLogger, { deadLetters: new MemoryDeadLetterStore(), sleep: async () => {} });
+    const consumer = new StreamConsumer(runtimes, silentLogger);
     for (const batch of deliver(records(), delivery, seed)) {
       const report = await consumer.process(batch);
       if (report.batchItemFailures.length > 0) {

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { runtimesOf } from '../../src/lanes.js';
 import { StreamConsumer } from '../../src/consumer.js';
 import { silentLogger } from '../../src/logging.js';
 import type { Difference } from '../../src/local/orders-truth.js';
@@ -90,7 +91,7 @@ export async function runScenario(
 
   const consumerOf = (): { consumer: StreamConsumer; faulty: FaultyStore } => {
     const faulty = new FaultyStore(store, random, scenario.faults);
-    const runtime = new ProjectionRuntime(examples, faulty, silentLogger, { sleep: noSleep, maxRounds: 12 });
+    const runtime = runtimesOf(examples, faulty, silentLogger, { sleep: noSleep, maxRounds: 12 });
     return { consumer: new StreamConsumer(runtime, silentLogger), faulty };
   };
 
@@ -189,7 +190,7 @@ async function rebuildBeside(
   for (const projection of examples) {
     for (let attempt = 0; ; attempt += 1) {
       const faulty = new FaultyStore(store, random, faults);
-      const runtime = new ProjectionRuntime([projection], faulty, silentLogger, { sleep: noSleep, maxRounds: 12 });
+      const [runtime] = runtimesOf([projection], faulty, silentLogger, { sleep: noSleep, maxRounds: 12 }) as [ProjectionRuntime];
       const rebuilder = new Rebuilder(projection, runtime, new MemorySourceScanner(items, ['orderId']), states, registry, silentLogger, {
         now: Date.now,
         sleep: noSleep,

@@ -1,8 +1,9 @@
 import { StreamConsumer } from '../../src/consumer.js';
 import { silentLogger } from '../../src/logging.js';
-import type { Projection } from '../../src/projection/define.js';
+import { runtimesOf } from '../../src/lanes.js';
+import type { AnyProjection } from '../../src/projection/kinds.js';
+import { Redriver } from '../../src/projection/redrive.js';
 import type { DeadLetterStore, ReadModelStore } from '../../src/projection/ports.js';
-import { ProjectionRuntime } from '../../src/projection/runtime.js';
 import examples from '../../projections/index.js';
 import { noSleep } from './messages.js';
 
@@ -10,13 +11,15 @@ import { noSleep } from './messages.js';
 /** A consumer over any store, without backoff pauses: unit tests stay fast. */
 export function testConsumer(
   store: ReadModelStore,
-  projections: readonly Projection[] = examples,
+  projections: readonly AnyProjection[] = examples,
   deadLetters?: DeadLetterStore,
 ): StreamConsumer {
-  return new StreamConsumer(
-    new ProjectionRuntime(projections, store, silentLogger, { sleep: noSleep, deadLetters }),
-    silentLogger,
-  );
+  return new StreamConsumer(runtimesOf(projections, store, silentLogger, { sleep: noSleep, deadLetters }), silentLogger);
+}
+
+/** A redrive over any store, without backoff pauses. */
+export function testRedriver(store: ReadModelStore, projections: readonly AnyProjection[], deadLetters: DeadLetterStore): Redriver {
+  return new Redriver(runtimesOf(projections, store, silentLogger, { sleep: noSleep, deadLetters }), deadLetters, silentLogger, { sleep: noSleep });
 }
 
 /** Records cut into Lambda batches of a size. */

@@ -1,4 +1,5 @@
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchCommandInput } from '@aws-sdk/client-sqs';
+import { runtimesOf } from '../../src/lanes.js';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -9,17 +10,14 @@ import { defineFanOut } from '../../src/fanout/define.js';
 import { FanOutDispatcher } from '../../src/fanout/dispatcher.js';
 import type { OutgoingMessage, Publisher } from '../../src/fanout/ports.js';
 import { StreamfoldError } from '../../src/errors.js';
-import { lanesOf } from '../../src/lanes.js';
 import { silentLogger } from '../../src/logging.js';
 import { defineProjection } from '../../src/projection/define.js';
 import type { LoadedState, ReadModelStore } from '../../src/projection/ports.js';
 import { readAllRows } from '../../src/projection/read-model.js';
-import { Redriver } from '../../src/projection/redrive.js';
-import { ProjectionRuntime } from '../../src/projection/runtime.js';
 import { MemoryDeadLetterStore } from '../../src/testing/memory-dead-letters.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
 import { orderHistory, revenuePerDay } from '../../projections/event-sourced/index.js';
-import { testConsumer } from '../support/consumers.js';
+import { testConsumer, testRedriver } from '../support/consumers.js';
 import { orderRecord, streamRecord, wire } from '../support/records.js';
 import { noSleep } from '../support/messages.js';
 
@@ -49,10 +47,7 @@ const event = (streamId: string, version: number, type: string, payload: Record<
 
 function eventConsumer(store: ReadModelStore, options: { fanOut?: FanOutDispatcher; parking?: boolean } = {}) {
   const deadLetters = options.parking === false ? undefined : new MemoryDeadLetterStore();
-  const lanes = lanesOf([orderHistory, revenuePerDay], (members, planner) =>
-    new ProjectionRuntime(members, store, silentLogger, { planner, deadLetters, sleep: noSleep }),
-  );
-  return new StreamConsumer(lanes, silentLogger, options.fanOut);
+  return new StreamConsumer(runtimesOf([orderHistory, revenuePerDay], store, silentLogger, { deadLetters, sleep: noSleep }), silentLogger, options.fanOut);
 }
 
 describe('redrive, at the edges', () => {
@@ -60,7 +55,7 @@ describe('redrive, at the edges', () => {
     const store = new MemoryReadModelStore();
     const deadLetters = new MemoryDeadLetterStore();
     await testConsumer(store, [amounts(Strict, 'skip')], deadLetters).process([order('100000000000000000001', '12')]);
-    const result = await new Redriver([amounts(Lenient, 'skip')], store, deadLetters, silentLogger, { sleep: noSleep }).redrive();
+    const result = await testRedriver(store, [amounts(Lenient, 'skip')], deadLetters).redrive();
     expect(result.applied).toHaveLength(1);
     expect(await readAllRows(store, amounts(Lenient))).toEqual([{ key: { orderId: 'o-1' }, value: { amount: 12 } }]);
   });
@@ -81,7 +76,7 @@ describe('redrive, at the edges', () => {
       },
       commit: (writes) => store.commit(writes),
     };
-    const redriver = new Redriver([amounts(Lenient)], racing, deadLetters, silentLogger, { sleep: noSleep });
+    const redriver = testRedriver(racing, [amounts(Lenient)], deadLetters);
     await redriver.redrive();
     await redriver.redrive();
     expect(await readAllRows(store, amounts(Lenient))).toEqual([{ key: { orderId: 'o-1' }, value: { amount: 14 } }]);
@@ -119,8 +114,7 @@ describe('event logs, at the edges', () => {
       },
       commit: (writes) => inner.commit(writes),
     };
-    const lanes = lanesOf([counter], (members, planner) => new ProjectionRuntime(members, store, silentLogger, { planner, sleep: noSleep }));
-    const consumer = new StreamConsumer(lanes, silentLogger);
+    const consumer = new StreamConsumer(runtimesOf([counter], store, silentLogger, { sleep: noSleep }), silentLogger);
     for (let version = 1; version <= 3; version += 1) await consumer.process([event('s-1', version, 'Tick', {})]);
     expect((await readAllRows(inner, counter))[0]?.value).toEqual({ ticks: 3 });
   });

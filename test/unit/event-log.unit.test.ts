@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { testRedriver } from '../support/consumers.js';
+import { runtimesOf } from '../../src/lanes.js';
 import { StreamConsumer } from '../../src/consumer.js';
-import { lanesOf } from '../../src/lanes.js';
 import { silentLogger } from '../../src/logging.js';
 import { readAllRows } from '../../src/projection/read-model.js';
-import { ProjectionRuntime } from '../../src/projection/runtime.js';
 import { MemoryDeadLetterStore } from '../../src/testing/memory-dead-letters.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
 import { z } from 'zod';
 import { defineEventLog, defineEventProjection, type EventProjection } from '../../src/eventlog/define.js';
-import { Redriver } from '../../src/projection/redrive.js';
 import { OrderEvent, orderEvents, orderHistory, revenuePerDay } from '../../projections/event-sourced/index.js';
 import { streamRecord, wire } from '../support/records.js';
 import { noSleep } from '../support/messages.js';
@@ -16,10 +15,7 @@ import { noSleep } from '../support/messages.js';
 function consumer() {
   const store = new MemoryReadModelStore();
   const deadLetters = new MemoryDeadLetterStore();
-  const lanes = lanesOf([orderHistory, revenuePerDay], (members, planner) =>
-    new ProjectionRuntime(members, store, silentLogger, { planner, deadLetters, sleep: noSleep }),
-  );
-  return { store, deadLetters, consumer: new StreamConsumer(lanes, silentLogger) };
+  return { store, deadLetters, consumer: new StreamConsumer(runtimesOf([orderHistory, revenuePerDay], store, silentLogger, { deadLetters, sleep: noSleep }), silentLogger) };
 }
 
 let sequence = 100;
@@ -95,7 +91,7 @@ describe('event logs', () => {
       ]),
     });
     const fixed = defineEventProjection({ ...orderHistory, log: fixedLog } as never) as EventProjection;
-    const result = await new Redriver([fixed], store, deadLetters, silentLogger, { sleep: noSleep }).redrive({ projection: 'order-history' });
+    const result = await testRedriver(store, [fixed], deadLetters).redrive({ projection: 'order-history' });
     expect(result.applied.map((record) => record.sequence)).toEqual(['2', '3', '4']);
     expect(result.stillParked).toEqual([]);
     expect(await history()).toEqual(['1:OrderPlaced', '2:OrderLineAdded', '3:OrderPaid', '4:OrderShipped']);

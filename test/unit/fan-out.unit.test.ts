@@ -1,4 +1,5 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
+import { runtimesOf } from '../../src/lanes.js';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBridgePublisher } from '../../adapters/eventbridge/publisher.js';
@@ -6,7 +7,6 @@ import { StreamConsumer } from '../../src/consumer.js';
 import { defineFanOut } from '../../src/fanout/define.js';
 import { FanOutDispatcher } from '../../src/fanout/dispatcher.js';
 import { silentLogger } from '../../src/logging.js';
-import { ProjectionRuntime } from '../../src/projection/runtime.js';
 import { decodeRecords } from '../../src/records/decode.js';
 import { MemoryDeadLetterStore } from '../../src/testing/memory-dead-letters.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
@@ -24,7 +24,7 @@ function consumerWith(fanOut = defineFanOut({ name: 'bus', target: 'eventbridge'
     eventBusName: 'orders',
     sleep: noSleep,
   });
-  const runtime = new ProjectionRuntime(examples, store, silentLogger, { sleep: noSleep, deadLetters });
+  const runtime = runtimesOf(examples, store, silentLogger, { sleep: noSleep, deadLetters });
   const dispatcher = new FanOutDispatcher([{ fanOut, publisher }], silentLogger, deadLetters);
   return { store, consumer: new StreamConsumer(runtime, silentLogger, dispatcher) };
 }

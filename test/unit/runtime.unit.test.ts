@@ -116,7 +116,7 @@ describe('projection runtime on the in-memory store', () => {
     });
     delete (record.dynamodb as Record<string, unknown>).NewImage;
     const report = await testConsumer(store, [customerTotals]).process([record]);
-    expect(report.errors[0]?.message).toMatch(/view type is KEYS_ONLY \(use NEW_IMAGE or NEW_AND_OLD_IMAGES\)/);
+    expect(report.errors[0]?.message).toMatch(/customer-totals needs the new image of every insert and modify, and this stream's view type is KEYS_ONLY: use NEW_IMAGE or NEW_AND_OLD_IMAGES/);
   });
 
   it('plans again from a fresh read when another writer moved the checkpoint first', async () => {

@@ -12,9 +12,8 @@ import { SqsDeadLetterStore } from '../../adapters/sqs/dead-letters.js';
 import { silentLogger } from '../../src/logging.js';
 import { defineProjection } from '../../src/projection/define.js';
 import { readAllRows } from '../../src/projection/read-model.js';
-import { Redriver } from '../../src/projection/redrive.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
-import { testConsumer } from '../support/consumers.js';
+import { testConsumer, testRedriver } from '../support/consumers.js';
 import { noSleep } from '../support/messages.js';
 import { orderRecord } from '../support/records.js';
 
@@ -83,7 +82,7 @@ describe('parking in an SQS queue', () => {
     expect(listed[0]?.error.field).toBe('dynamodb.NewImage.amount');
     expect([...queue.values()].every((message) => message.visible)).toBe(true);
 
-    const result = await new Redriver([amounts(Lenient)], store, deadLetters, silentLogger, { sleep: noSleep }).redrive();
+    const result = await testRedriver(store, [amounts(Lenient)], deadLetters).redrive();
     expect(result.applied).toHaveLength(2);
     expect(queue.size).toBe(0);
     expect(await readAllRows(store, amounts(Lenient))).toEqual([{ key: { orderId: 'o-1' }, value: { amount: 13 } }]);

@@ -1,0 +1,76 @@
+import { StreamfoldError } from '../../src/errors.js';
+import type { Refusal } from '../../src/projection/ports.js';
+import { itemSize } from './item-size.js';
+import { ATTR } from './layout.js';
+import { TRANSACT_BYTE_BUDGET, TRANSACT_MAX_ITEMS, type Unit } from './transactions.js';
+
+/** DynamoDB's item size limit: 400 KB, counted in attribute names and values. */
+export const MAX_ITEM_BYTES = 400 * 1024;
+
+/**
+ * What DynamoDB would refuse of one key's write, found before sending: a row or checkpoint over 400 KB, more
+ * rows than one transaction holds, more bytes than one transaction carries. Each is laid on the projection
+ * (generation) that makes it so, so that only that projection's record is parked.
+ */
+export function refusalsOf(unit: Unit): Refusal[] {
+  const refusals: Refusal[] = [];
+  for (const view of unit.views) {
+    if (view.bytes > MAX_ITEM_BYTES) {
+      refusals.push(refusal(view.generation, `the row of ${view.generation} for this item would be ${view.bytes.toLocaleString('en')} bytes, over DynamoDB's 400 KB (${MAX_ITEM_BYTES.toLocaleString('en')}-byte) item limit`));
+    }
+  }
+  const checkpointBytes = itemSize(unit.checkpoint);
+  if (checkpointBytes > MAX_ITEM_BYTES) {
+    const [largest, bytes] = largestEntry(unit);
+    if (largest !== undefined) {
+      refusals.push(refusal(largest, `the item's checkpoint would be ${checkpointBytes.toLocaleString('en')} bytes, over DynamoDB's 400 KB item limit; ${largest} keeps the most in it (${bytes.toLocaleString('en')} bytes)`));
+    }
+  }
+  if (unit.rows.size > TRANSACT_MAX_ITEMS) {
+    const [most, count] = mostOf(rowsByGeneration(unit));
+    if (most !== undefined) {
+      refusals.push(refusal(most, `this item's change touches ${unit.rows.size} rows, more than the ${TRANSACT_MAX_ITEMS} one DynamoDB transaction holds; ${most} touches ${count} of them`));
+    }
+  }
+  if (unit.bytes > TRANSACT_BYTE_BUDGET) {
+    const [most, bytes] = mostOf(new Map(unit.views.map((view) => [view.generation, view.bytes])));
+    if (most !== undefined) {
+      refusals.push(refusal(most, `this item's change would be ${unit.bytes.toLocaleString('en')} bytes, more than one DynamoDB transaction carries (4 MB); ${most} writes ${bytes.toLocaleString('en')} of them`));
+    }
+  }
+  return dedupe(refusals);
+}
+
+function refusal(generation: string, message: string): Refusal {
+  return { generation, error: new StreamfoldError('STORE_WRITE_FAILED', message) };
+}
+
+function rowsByGeneration(unit: Unit): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const view of unit.views) counts.set(view.generation, (counts.get(view.generation) ?? 0) + 1);
+  for (const sum of unit.write.sums) counts.set(sum.generation, (counts.get(sum.generation) ?? 0) + 1);
+  return counts;
+}
+
+function largestEntry(unit: Unit): [string | undefined, number] {
+  const entries = unit.checkpoint[ATTR.entries]?.M ?? {};
+  return mostOf(new Map(Object.entries(entries).map(([generation, value]) => [generation, itemSize({ [generation]: value })])));
+}
+
+function mostOf(values: ReadonlyMap<string, number>): [string | undefined, number] {
+  let most: string | undefined;
+  let count = 0;
+  for (const [name, value] of values) {
+    if (value > count) {
+      most = name;
+      count = value;
+    }
+  }
+  return [most, count];
+}
+
+/** One refusal per generation is enough: its record is parked, and the write checked again. */
+function dedupe(refusals: readonly Refusal[]): Refusal[] {
+  const seen = new Set<string>();
+  return refusals.filter((entry) => !seen.has(entry.generation) && seen.add(entry.generation));
+}

@@ -1,0 +1,171 @@
+import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { viewRowId, type KeyWrite, type ViewWrite } from '../../src/projection/ports.js';
+import { addAmounts } from '../../src/projection/sum-rows.js';
+import type { Decimal } from '../../src/records/decimal.js';
+import { itemSize } from './item-size.js';
+import { ATTR, encodeCheckpoint, encodeViewRow, shardSortKey, sumRowPartition, viewRowKey, type SdkItem, type TableNames } from './layout.js';
+
+export const TRANSACT_MAX_ITEMS = 100;
+export const TRANSACT_MAX_BYTES = 4 * 1024 * 1024;
+/** Left under the 4 MB request limit for the request's own envelope and expressions. */
+export const TRANSACT_BYTE_BUDGET = Math.floor(TRANSACT_MAX_BYTES * 0.9);
+
+/** One key's write, encoded: it goes into one transaction whole, never split. */
+export interface Unit {
+  readonly index: number;
+  readonly write: KeyWrite;
+  readonly checkpoint: SdkItem;
+  readonly views: readonly { readonly generation: string; readonly item: TransactWriteItem; readonly bytes: number }[];
+  /** Every row the unit touches, sum groups by generation and group (their shard is chosen per transaction). */
+  readonly rows: ReadonlySet<string>;
+  readonly bytes: number;
+}
+
+/** A transaction's items; for each, the unit that owns it (-1 for a shared sum row) and the generation it serves. */
+export interface Transaction {
+  readonly items: TransactWriteItem[];
+  readonly owners: number[];
+  /** `undefined` for a checkpoint, which serves every projection of its key. */
+  readonly generations: (string | undefined)[];
+}
+
+export function unitOf(consumer: string, tables: TableNames, write: KeyWrite, index: number): Unit {
+  const checkpoint = encodeCheckpoint(consumer, write.key, write.checkpoint);
+  const rows = new Set<string>([`checkpoint\u0000${write.key.id}`]);
+  let bytes = itemSize(checkpoint);
+  const views = write.views.map((view) => {
+    rows.add(viewRowId(view.generation, write.key));
+    const condition = rowCondition(view);
+    if (view.state === undefined) {
+      const item: TransactWriteItem = { Delete: { TableName: tables.readModels, Key: viewRowKey(view.generation, write.key), ...condition } };
+      return { generation: view.generation, item, bytes: 0 };
+    }
+    const row = encodeViewRow(view.generation, write.key, view.state, view.sequence, view.approximateTime);
+    const size = itemSize(row);
+    bytes += size;
+    return { generation: view.generation, item: { Put: { TableName: tables.readModels, Item: row, ...condition } }, bytes: size };
+  });
+  for (const sum of write.sums) {
+    rows.add(sumRowId(sum.generation, sum.group));
+    bytes += 200 + sum.group.length;
+  }
+  return { index, write, checkpoint, views, rows, bytes };
+}
+
+/**
+ * The items of one transaction: each unit's checkpoint (conditional on the revision read) and view rows, then
+ * one `ADD` per sum group, the deltas of every unit merged. A hot group's shard is chosen per transaction.
+ */
+export function transactionOf(tables: TableNames, units: readonly Unit[], random: () => number): Transaction {
+  const items: TransactWriteItem[] = [];
+  const owners: number[] = [];
+  const generations: (string | undefined)[] = [];
+  const sums = new Map<string, { generation: string; group: string; shards: number; amounts: Map<string, Decimal> }>();
+  units.forEach((unit, position) => {
+    items.push({ Put: checkpointPut(tables, unit) });
+    owners.push(position);
+    generations.push(undefined);
+    for (const view of unit.views) {
+      items.push(view.item);
+      owners.push(position);
+      generations.push(view.generation);
+    }
+    for (const sum of unit.write.sums) {
+      const id = sumRowId(sum.generation, sum.group);
+      let merged = sums.get(id);
+      if (merged === undefined) {
+        merged = { generation: sum.generation, group: sum.group, shards: sum.shards, amounts: new Map() };
+        sums.set(id, merged);
+      }
+      addAmounts(merged.amounts, sum.amounts);
+    }
+  });
+  for (const sum of sums.values()) {
+    const amounts = [...sum.amounts].filter(([, amount]) => !amount.isZero);
+    if (amounts.length === 0) continue;
+    const shard = sum.shards > 1 ? Math.floor(random() * sum.shards) : 0;
+    items.push({ Update: sumUpdate(tables, sum.generation, sum.group, shard, amounts) });
+    owners.push(-1);
+    generations.push(sum.generation);
+  }
+  return { items, owners, generations };
+}
+
+function checkpointPut(tables: TableNames, unit: Unit): NonNullable<TransactWriteItem['Put']> {
+  const expected = unit.write.expectedRevision;
+  return expected === undefined
+    ? { TableName: tables.checkpoints, Item: unit.checkpoint, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': ATTR.pk } }
+    : {
+        TableName: tables.checkpoints,
+        Item: unit.checkpoint,
+        ConditionExpression: '#rev = :rev',
+        ExpressionAttributeNames: { '#rev': ATTR.revision },
+        ExpressionAttributeValues: { ':rev': { N: String(expected) } },
+      };
+}
+
+function sumUpdate(tables: TableNames, generation: string, group: string, shard: number, amounts: readonly [string, Decimal][]): NonNullable<TransactWriteItem['Update']> {
+  const names: Record<string, string> = { '#g': ATTR.generation, '#grp': ATTR.group };
+  const values: Record<string, AttributeValue> = { ':g': { S: generation }, ':grp': { S: group } };
+  const additions = amounts.map(([field, amount], position) => {
+    names[`#f${position}`] = field;
+    values[`:a${position}`] = { N: amount.toString() };
+    return `#f${position} :a${position}`;
+  });
+  return {
+    TableName: tables.readModels,
+    Key: { [ATTR.pk]: { S: sumRowPartition(generation, group) }, [ATTR.sk]: { S: shardSortKey(shard) } },
+    UpdateExpression: `SET #g = :g, #grp = :grp ADD ${additions.join(', ')}`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}
+
+/** A view row is written only over the row that was read: the same sequence, or no row at all. */
+function rowCondition(view: ViewWrite): Pick<NonNullable<TransactWriteItem['Put']>, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> {
+  return view.expectedSequence === undefined
+    ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': ATTR.pk } }
+    : { ConditionExpression: '#seq = :seq', ExpressionAttributeNames: { '#seq': ATTR.sequence }, ExpressionAttributeValues: { ':seq': { S: view.expectedSequence } } };
+}
+
+export function sumRowId(generation: string, group: string): string {
+  return `sum\u0000${generation}\u0000${group}`;
+}
+
+export function transactItemSize(item: TransactWriteItem): number {
+  if (item.Put?.Item !== undefined) return itemSize(item.Put.Item);
+  if (item.Delete?.Key !== undefined) return itemSize(item.Delete.Key);
+  if (item.Update !== undefined) return itemSize({ ...item.Update.Key, ...(item.Update.ExpressionAttributeValues ?? {}) });
+  return 0;
+}
+
+/**
+ * Packs units into transactions of at most 100 distinct items. Units are ordered by the sum groups they
+ * touch, so keys of one group share a transaction and its single `ADD`.
+ */
+export function pack(units: readonly Unit[]): Unit[][] {
+  const signatures = new Map(units.map((unit) => [unit, [...unit.rows].filter((row) => row.startsWith('sum')).sort().join('\u0001')]));
+  const ordered = [...units].sort((a, b) => {
+    const left = signatures.get(a) ?? '';
+    const right = signatures.get(b) ?? '';
+    return left < right ? -1 : left > right ? 1 : a.index - b.index;
+  });
+  const transactions: Unit[][] = [];
+  let current: Unit[] = [];
+  let rows = new Set<string>();
+  let bytes = 0;
+  for (const unit of ordered) {
+    const added = [...unit.rows].filter((row) => !rows.has(row)).length;
+    if (current.length > 0 && (rows.size + added > TRANSACT_MAX_ITEMS || bytes + unit.bytes > TRANSACT_BYTE_BUDGET)) {
+      transactions.push(current);
+      current = [];
+      rows = new Set();
+      bytes = 0;
+    }
+    current.push(unit);
+    for (const row of unit.rows) rows.add(row);
+    bytes += unit.bytes;
+  }
+  if (current.length > 0) transactions.push(current);
+  return transactions;
+}

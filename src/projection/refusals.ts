@@ -1,0 +1,60 @@
+import type { StreamfoldError } from '../errors.js';
+import type { RefusedRecords } from './lane.js';
+import type { KeyPlan } from './plan.js';
+import type { Refusal } from './ports.js';
+
+/**
+ * Writes DynamoDB refuses for good (a row over 400 KB, a total past 38 digits, more rows than a transaction
+ * holds) become poison for the projection that made them: its record is parked there, and the item's other
+ * projections go on. The record blamed is the last one the projection applied, since a row grows and a sum
+ * moves with each record; planning again without it shows whether an earlier one is at fault too.
+ */
+export class Refusals {
+  private readonly byKey = new Map<string, Map<string, Map<string, StreamfoldError>>>();
+  private readonly blamedAfterWriting = new Map<string, number>();
+
+  of(keyId: string): RefusedRecords {
+    return this.byKey.get(keyId) ?? EMPTY;
+  }
+
+  /**
+   * Blames the plan's records for the refusals: answers whether any record was blamed (if none was, the
+   * projection refused applied nothing now, and the refusal cannot be laid on a record). A write DynamoDB
+   * itself refused has cost a round trip: past a few of those, every record the projection applied is blamed.
+   */
+  blame(plan: KeyPlan, refusals: readonly Refusal[], afterWriting: boolean): boolean {
+    const keyId = plan.run.key.id;
+    const times = afterWriting ? (this.blamedAfterWriting.get(keyId) ?? 0) + 1 : 0;
+    if (afterWriting) this.blamedAfterWriting.set(keyId, times);
+    let blamed = false;
+    for (const refusal of refusals) {
+      const counts = plan.byProjection.find((candidate) => candidate.generation === refusal.generation);
+      const applied = counts?.appliedSequences ?? [];
+      const chosen = times > BLAME_ONE_AT_A_TIME ? applied : applied.slice(-1);
+      for (const sequence of chosen) {
+        const step = plan.run.steps.find((candidate) => candidate.sequence === sequence);
+        const eventID = step?.type === 'event' ? step.event.eventID : undefined;
+        this.record(keyId, refusal.generation, sequence, refusal.error.locate({ projection: counts?.projection, key: keyId, sequence, eventID }));
+        blamed = true;
+      }
+    }
+    return blamed;
+  }
+
+  private record(keyId: string, generation: string, sequence: string, error: StreamfoldError): void {
+    let generations = this.byKey.get(keyId);
+    if (generations === undefined) {
+      generations = new Map();
+      this.byKey.set(keyId, generations);
+    }
+    let sequences = generations.get(generation);
+    if (sequences === undefined) {
+      sequences = new Map();
+      generations.set(generation, sequences);
+    }
+    sequences.set(sequence, error);
+  }
+}
+
+const EMPTY: RefusedRecords = new Map();
+const BLAME_ONE_AT_A_TIME = 3;
