@@ -31,6 +31,8 @@ export const ConfigSchema = z.object({
   STREAMFOLD_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   /** Rounds of read, fold and write before a key is reported as failed. */
   STREAMFOLD_MAX_ROUNDS: z.coerce.number().int().min(1).max(50).default(8),
+  /** Time kept before Lambda's deadline: no round starts later, and what is left is reported for a retry. */
+  STREAMFOLD_DEADLINE_MARGIN_MS: z.coerce.number().int().min(0).max(600_000).default(3_000),
   /** CloudWatch namespace of the embedded metrics logged after each batch; `off` logs none. */
   STREAMFOLD_METRICS_NAMESPACE: z.string().min(1).max(255).default('streamfold'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

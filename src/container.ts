@@ -124,6 +124,7 @@ export function buildContainer(projections: readonly AnyProjection[], overrides:
           new StreamConsumer(lanes, logger, fanOut, registry ?? undefined, {
             sourceTable: config.STREAMFOLD_SOURCE_TABLE,
             metricsNamespace: config.STREAMFOLD_METRICS_NAMESPACE === 'off' ? undefined : config.STREAMFOLD_METRICS_NAMESPACE,
+            deadlineMarginMs: config.STREAMFOLD_DEADLINE_MARGIN_MS,
           }),
         [TOKENS.config, TOKENS.lanes, TOKENS.logger, TOKENS.fanOut, TOKENS.registry],
       );

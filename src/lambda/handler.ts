@@ -8,11 +8,17 @@ export interface HandlerOptions extends ConsumerOverrides {
   readonly projections: readonly AnyProjection[];
 }
 
+/** What the handler reads of Lambda's context object. */
+export interface LambdaContext {
+  getRemainingTimeInMillis(): number;
+  readonly awsRequestId?: string;
+}
+
 export interface StreamHandler {
   /** What Lambda calls: the answer is `{ batchItemFailures }`. */
-  (event: unknown): Promise<BatchResponse>;
+  (event: unknown, context?: LambdaContext): Promise<BatchResponse>;
   /** The same invocation, answering with the batch's figures too: for the local runner and `replay`. */
-  invoke(event: unknown): Promise<BatchReport>;
+  invoke(event: unknown, context?: LambdaContext): Promise<BatchReport>;
   /** The read-model store behind the handler, for reads and DynamoDB usage figures. */
   readonly store: DynamoDbReadModelStore;
 }
@@ -23,7 +29,7 @@ export interface StreamHandler {
  */
 export function createHandler(options: HandlerOptions): StreamHandler {
   const { consumer, dynamoDbStore } = compose(options.projections, options);
-  const invoke = async (event: unknown): Promise<BatchReport> => {
+  const invoke = async (event: unknown, context?: LambdaContext): Promise<BatchReport> => {
     const parsed = DynamoDBStreamEventSchema.safeParse(event);
     if (!parsed.success) {
       // Not a stream batch at all: failing the invocation is the only honest answer.
@@ -31,10 +37,14 @@ export function createHandler(options: HandlerOptions): StreamHandler {
         cause: parsed.error,
       });
     }
-    return consumer.process(parsed.data.Records);
+    // Lambda's deadline bounds every retry of the batch: before it, the unfinished keys are reported.
+    return consumer.process(parsed.data.Records, {
+      remainingTimeMs: context === undefined ? undefined : () => context.getRemainingTimeInMillis(),
+      requestId: context?.awsRequestId,
+    });
   };
-  const handler = async (event: unknown): Promise<BatchResponse> => {
-    const report = await invoke(event);
+  const handler = async (event: unknown, context?: LambdaContext): Promise<BatchResponse> => {
+    const report = await invoke(event, context);
     return { batchItemFailures: report.batchItemFailures };
   };
   return Object.assign(handler, { invoke, store: dynamoDbStore });
