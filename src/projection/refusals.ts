@@ -1,4 +1,5 @@
 import type { StreamfoldError } from '../errors.js';
+import { compareSequences } from '../records/sequence.js';
 import type { RefusedRecords } from './lane.js';
 import type { KeyPlan } from './plan.js';
 import type { Refusal } from './ports.js';
@@ -12,6 +13,7 @@ import type { Refusal } from './ports.js';
 export class Refusals {
   private readonly byKey = new Map<string, Map<string, Map<string, StreamfoldError>>>();
   private readonly blamedAfterWriting = new Map<string, number>();
+  private readonly blames = new Map<string, number>();
 
   of(keyId: string): RefusedRecords {
     return this.byKey.get(keyId) ?? EMPTY;
@@ -26,11 +28,17 @@ export class Refusals {
     const keyId = plan.run.key.id;
     const times = afterWriting ? (this.blamedAfterWriting.get(keyId) ?? 0) + 1 : 0;
     if (afterWriting) this.blamedAfterWriting.set(keyId, times);
+    // Each blame moves to an earlier record or adds a later one, so this ends; the bound keeps it short.
+    const blames = (this.blames.get(keyId) ?? 0) + 1;
+    this.blames.set(keyId, blames);
+    const all = times > BLAME_ONE_AT_A_TIME || blames > plan.run.steps.length * 2;
     let blamed = false;
     for (const refusal of refusals) {
       const counts = plan.byProjection.find((candidate) => candidate.generation === refusal.generation);
       const applied = counts?.appliedSequences ?? [];
-      const chosen = times > BLAME_ONE_AT_A_TIME ? applied : applied.slice(-1);
+      const chosen = all ? applied : applied.slice(-1);
+      // A record blamed before, after this one, gets its chance again: without this one it may fit.
+      if (!all) this.forgetAfter(keyId, refusal.generation, chosen[0]);
       for (const sequence of chosen) {
         const step = plan.run.steps.find((candidate) => candidate.sequence === sequence);
         const eventID = step?.type === 'event' ? step.event.eventID : undefined;
@@ -39,6 +47,12 @@ export class Refusals {
       }
     }
     return blamed;
+  }
+
+  private forgetAfter(keyId: string, generation: string, sequence: string | undefined): void {
+    const sequences = this.byKey.get(keyId)?.get(generation);
+    if (sequences === undefined || sequence === undefined) return;
+    for (const blamed of [...sequences.keys()]) if (compareSequences(blamed, sequence) > 0) sequences.delete(blamed);
   }
 
   private record(keyId: string, generation: string, sequence: string, error: StreamfoldError): void {

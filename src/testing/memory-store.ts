@@ -1,3 +1,4 @@
+import { StreamfoldError } from '../errors.js';
 import type { ViewState } from '../projection/define.js';
 import {
   viewRowId,
@@ -8,6 +9,7 @@ import {
   type ReadModelReader,
   type ReadModelRow,
   type ReadModelStore,
+  type Refusal,
   type StoredViewRow,
 } from '../projection/ports.js';
 import type { Decimal } from '../records/decimal.js';
@@ -26,6 +28,16 @@ export class MemoryReadModelStore implements ReadModelStore, ReadModelReader {
   /** Called before each write; return an outcome to make that write fail instead of landing. */
   interceptWrite: ((write: KeyWrite) => CommitOutcome | undefined) | undefined;
   commits = 0;
+
+  /**
+   * `refusals`: what DynamoDB would refuse of a write before it is sent (sizes, row counts), when a test wants
+   * the DynamoDB adapter's limits in memory. A total past 38 significant digits is refused in any case.
+   */
+  constructor(private readonly limits: { readonly refusals?: (write: KeyWrite) => readonly Refusal[] } = {}) {}
+
+  refusals(write: KeyWrite): readonly Refusal[] {
+    return this.limits.refusals?.(write) ?? [];
+  }
 
   async load(keys: readonly ItemKey[], views: readonly string[]): Promise<LoadedState> {
     const checkpoints = new Map<string, Checkpoint>();
@@ -51,6 +63,8 @@ export class MemoryReadModelStore implements ReadModelStore, ReadModelReader {
         (view) => this.views.get(viewRowId(view.generation, write.key))?.sequence !== view.expectedSequence,
       );
       if (rowsMoved) return { status: 'conflict' };
+      const overflow = this.overflowing(write);
+      if (overflow !== undefined) return overflow;
       this.checkpoints.set(write.key.id, write.checkpoint);
       for (const view of write.views) {
         const id = viewRowId(view.generation, write.key);
@@ -65,6 +79,22 @@ export class MemoryReadModelStore implements ReadModelStore, ReadModelReader {
       }
       return { status: 'committed' };
     });
+  }
+
+  /** Like DynamoDB, a total that would need more than 38 significant digits is refused, and nothing lands. */
+  private overflowing(write: KeyWrite): CommitOutcome | undefined {
+    for (const sum of write.sums) {
+      const fields = this.sums.get(`${sum.generation}\u0000${sum.group}`)?.fields;
+      for (const [field, amount] of sum.amounts) {
+        try {
+          (fields?.get(field)?.add(amount) ?? amount).assertStorable();
+        } catch (error) {
+          const message = `the total of ${field} in group "${sum.group}" of ${sum.generation} would need more than 38 significant digits`;
+          return { status: 'refused', error: new StreamfoldError('STORE_WRITE_FAILED', message, { cause: error }), generations: [sum.generation] };
+        }
+      }
+    }
+    return undefined;
   }
 
   async *rows(generation: string, kind: 'view' | 'sum'): AsyncIterable<ReadModelRow> {
