@@ -121,6 +121,7 @@ export class StreamConsumer {
             publishing.runtime.lane.kind === 'event-log'
               ? publishing.outcomes.map(streamPublishable)
               : publishing.runs.map((run, index) => ({ run, stopAt: publishing.outcomes[index]?.failure?.sequence })),
+            deadline,
           )
         : undefined;
     for (const failure of dispatched?.failures ?? []) publishing?.stop(failure.key, failure.sequence, failure.error);

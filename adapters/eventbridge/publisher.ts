@@ -3,6 +3,7 @@ import { resolveClient, type LazyClient } from '../lazy-client.js';
 import { StreamfoldError } from '../../src/errors.js';
 import { chunkBySize, deliverEntries, oversized, type DeliveryOptions } from '../../src/fanout/deliver.js';
 import type { OutgoingMessage, PublishOutcome, Publisher } from '../../src/fanout/ports.js';
+import type { Deadline } from '../../src/retry.js';
 
 /** PutEvents takes at most 10 entries a call. */
 export const EVENTBRIDGE_MAX_ENTRIES = 10;
@@ -28,7 +29,7 @@ export interface EventBridgePublisherOptions extends DeliveryOptions {
 export class EventBridgePublisher implements Publisher {
   constructor(private readonly options: EventBridgePublisherOptions) {}
 
-  async publish(messages: readonly OutgoingMessage[]): Promise<PublishOutcome[]> {
+  async publish(messages: readonly OutgoingMessage[], deadline?: Deadline): Promise<PublishOutcome[]> {
     const limit = this.options.maxEntryBytes ?? EVENTBRIDGE_MAX_ENTRY_BYTES;
     const outcomes = new Array<PublishOutcome>(messages.length);
     const sendable: { index: number; entry: PutEventsRequestEntry; size: number }[] = [];
@@ -48,7 +49,7 @@ export class EventBridgePublisher implements Publisher {
       sendable,
       (pending) => chunkBySize(pending, EVENTBRIDGE_MAX_ENTRIES, EVENTBRIDGE_MAX_REQUEST_BYTES, (item) => item.size),
       (chunk) => this.send(chunk.map((item) => item.entry)),
-      this.options,
+      { ...this.options, deadline },
     );
     sendable.forEach((item, position) => {
       outcomes[item.index] = delivered[position] as PublishOutcome;

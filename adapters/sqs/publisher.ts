@@ -5,6 +5,7 @@ import { StreamfoldError } from '../../src/errors.js';
 import { chunkBySize, deliverEntries, oversized, type DeliveryOptions } from '../../src/fanout/deliver.js';
 import type { OutgoingMessage, PublishOutcome, Publisher } from '../../src/fanout/ports.js';
 import { compareSequences } from '../../src/records/sequence.js';
+import type { Deadline } from '../../src/retry.js';
 
 /** SendMessageBatch takes at most 10 messages a call. */
 export const SQS_MAX_BATCH_ENTRIES = 10;
@@ -41,7 +42,7 @@ export class SqsPublisher implements Publisher {
     this.fifo = options.fifo ?? options.queueUrl.endsWith('.fifo');
   }
 
-  async publish(messages: readonly OutgoingMessage[]): Promise<PublishOutcome[]> {
+  async publish(messages: readonly OutgoingMessage[], deadline?: Deadline): Promise<PublishOutcome[]> {
     const limit = this.options.maxMessageBytes ?? SQS_MAX_MESSAGE_BYTES;
     const outcomes = new Array<PublishOutcome>(messages.length);
     const entries: Entry[] = [];
@@ -50,13 +51,13 @@ export class SqsPublisher implements Publisher {
       if (size > limit) outcomes[index] = oversized('SQS', message, size, limit);
       else entries.push({ index, message, size });
     });
-    if (this.fifo) await this.publishInOrder(entries, outcomes);
-    else await this.deliver(entries, outcomes);
+    if (this.fifo) await this.publishInOrder(entries, outcomes, deadline);
+    else await this.deliver(entries, outcomes, deadline);
     return outcomes;
   }
 
   /** One round sends each item's next message; an item whose message failed for now sends nothing more. */
-  private async publishInOrder(entries: readonly Entry[], outcomes: PublishOutcome[]): Promise<void> {
+  private async publishInOrder(entries: readonly Entry[], outcomes: PublishOutcome[], deadline: Deadline | undefined): Promise<void> {
     const queues = new Map<string, Entry[]>();
     for (const entry of entries) {
       const queue = queues.get(entry.message.key) ?? [];
@@ -67,8 +68,14 @@ export class SqsPublisher implements Publisher {
       queue.sort((a, b) => compareSequences(a.message.sequence, b.message.sequence));
     }
     while (queues.size > 0) {
+      if (deadline?.allows() === false) {
+        // Past the margin no round starts; the items' messages come again with their records.
+        const late = new StreamfoldError('STORE_WRITE_FAILED', "not sent before Lambda's deadline", { retryable: true });
+        for (const entry of [...queues.values()].flat()) outcomes[entry.index] = { ok: false, retryable: true, error: late };
+        return;
+      }
       const round = [...queues.values()].map((queue) => queue.shift() as Entry);
-      await this.deliver(round, outcomes);
+      await this.deliver(round, outcomes, deadline);
       for (const entry of round) {
         const queue = queues.get(entry.message.key) ?? [];
         const outcome = outcomes[entry.index];
@@ -88,12 +95,12 @@ export class SqsPublisher implements Publisher {
     }
   }
 
-  private async deliver(entries: readonly Entry[], outcomes: PublishOutcome[]): Promise<void> {
+  private async deliver(entries: readonly Entry[], outcomes: PublishOutcome[], deadline: Deadline | undefined): Promise<void> {
     const delivered = await deliverEntries(
       entries,
       (pending) => chunkBySize(pending, SQS_MAX_BATCH_ENTRIES, SQS_MAX_BATCH_BYTES, (entry) => entry.size),
       (chunk) => this.send(chunk),
-      this.options,
+      { ...this.options, deadline },
     );
     entries.forEach((entry, position) => {
       outcomes[entry.index] = delivered[position] as PublishOutcome;

@@ -1,11 +1,12 @@
 import { StreamfoldError, errorMessage } from '../errors.js';
-import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../retry.js';
+import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type BackoffPolicy, type Deadline, type Sleep } from '../retry.js';
 import type { PublishOutcome } from './ports.js';
 
 export interface DeliveryOptions {
   readonly maxAttempts?: number;
   readonly backoff?: BackoffPolicy;
   readonly sleep?: Sleep;
+  readonly deadline?: Deadline;
 }
 
 export const DEFAULT_DELIVERY_ATTEMPTS = 5;
@@ -29,7 +30,10 @@ export async function deliverEntries<T>(
   let pending: readonly T[] = entries;
   let lastFailure = new Map<T, PublishOutcome>();
   for (let attempt = 0; attempt < maxAttempts && pending.length > 0; attempt += 1) {
-    if (attempt > 0) await sleep(backoffDelay(options.backoff ?? DEFAULT_BACKOFF, attempt - 1));
+    const pause = attempt === 0 ? 0 : backoffDelay(options.backoff ?? DEFAULT_BACKOFF, attempt - 1);
+    // Near Lambda's deadline no attempt starts: what did not go out is reported, and Lambda delivers it again.
+    if (attempt > 0 && options.deadline?.allows(pause) === false) break;
+    await sleep(pause);
     const again: T[] = [];
     lastFailure = new Map();
     for (const chunk of chunksOf(pending)) {

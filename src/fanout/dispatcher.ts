@@ -1,5 +1,6 @@
 import { StreamfoldError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging.js';
+import type { Deadline } from '../retry.js';
 import { parkedRecordOf } from '../projection/parked.js';
 import type { DeadLetterStore, ParkedRecord } from '../projection/ports.js';
 import type { ChangeEvent } from '../records/change-event.js';
@@ -52,7 +53,7 @@ export class FanOutDispatcher {
     return this.routes.length > 0;
   }
 
-  async dispatch(batch: readonly Publishable[]): Promise<DispatchResult> {
+  async dispatch(batch: readonly Publishable[], deadline?: Deadline): Promise<DispatchResult> {
     let published = 0;
     const failures = new Map<string, { key: string; sequence: string; error: StreamfoldError }>();
     const toPark: ParkedRecord[] = [];
@@ -96,7 +97,7 @@ export class FanOutDispatcher {
           origins.push({ event, record, redelivered });
         }
         if (messages.length === 0) return;
-        const outcomes = await route.publisher.publish(messages);
+        const outcomes = await route.publisher.publish(messages, deadline);
         outcomes.forEach((outcome, index) => {
           const origin = origins[index];
           if (origin === undefined) return;
@@ -105,12 +106,31 @@ export class FanOutDispatcher {
         });
       }),
     );
+    let parked = toPark.length;
     if (toPark.length > 0 && this.deadLetters !== undefined) {
-      await this.deadLetters.park(toPark);
-      for (const record of toPark) {
-        this.logger
-          .child({ projection: record.projection, key: record.key, sequence: record.sequence, eventID: record.eventID })
-          .warn({ error: record.error }, 'message parked');
+      try {
+        await this.deadLetters.park(toPark);
+        for (const record of toPark) {
+          this.logger
+            .child({ projection: record.projection, key: record.key, sequence: record.sequence, eventID: record.eventID })
+            .warn({ error: record.error }, 'message parked');
+        }
+      } catch (error) {
+        // Parking failed: the messages' records are reported instead, and Lambda delivers them again.
+        parked = 0;
+        for (const record of toPark) {
+          const failure = new StreamfoldError('STORE_WRITE_FAILED', `a message could not be parked: ${errorMessage(error)}`, {
+            cause: error,
+            key: record.key,
+            sequence: record.sequence,
+            eventID: record.eventID,
+            retryable: true,
+          });
+          const previous = failures.get(record.key);
+          if (previous === undefined || compareSequences(record.sequence, previous.sequence) < 0) {
+            failures.set(record.key, { key: record.key, sequence: record.sequence, error: failure });
+          }
+        }
       }
     }
     for (const failure of failures.values()) {
@@ -118,7 +138,7 @@ export class FanOutDispatcher {
         .child({ key: failure.key, sequence: failure.sequence, eventID: failure.error.eventID })
         .error({ err: failure.error.toJSON() }, 'fan-out failed');
     }
-    return { published, failures: [...failures.values()], parked: toPark.length };
+    return { published, failures: [...failures.values()], parked };
   }
 
   private messageOf(fanOut: FanOut, event: ChangeEvent): OutgoingMessage {

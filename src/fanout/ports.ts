@@ -1,4 +1,5 @@
 import type { StreamfoldError } from '../errors.js';
+import type { Deadline } from '../retry.js';
 
 /** One message for one change event, ready for any target. */
 export interface OutgoingMessage {
@@ -19,5 +20,6 @@ export type PublishOutcome =
 
 /** A fan-out target: EventBridge, SQS. Outcomes come back in the order of the messages. */
 export interface Publisher {
-  publish(messages: readonly OutgoingMessage[]): Promise<PublishOutcome[]>;
+  /** `deadline` bounds the retries: none starts that would run into Lambda's deadline. */
+  publish(messages: readonly OutgoingMessage[], deadline?: Deadline): Promise<PublishOutcome[]>;
 }

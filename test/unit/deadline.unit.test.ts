@@ -70,3 +70,29 @@ describe("Lambda's deadline", () => {
     expect(later.batchItemFailures).toEqual([]);
   });
 });
+
+describe("fan-out within Lambda's deadline", () => {
+  it('stops retrying a target that keeps failing before the deadline, and reports the messages for a retry', async () => {
+    const { deliverEntries } = await import('../../src/fanout/deliver.js');
+    const { Deadline } = await import('../../src/retry.js');
+    const { StreamfoldError } = await import('../../src/errors.js');
+    const clock = fakeClock();
+    let sends = 0;
+    const failing = async (chunk: readonly string[]) => {
+      sends += 1;
+      clock.advance(300);
+      return chunk.map(() => ({ ok: false as const, retryable: true, error: new StreamfoldError('STORE_WRITE_FAILED', 'throttled') }));
+    };
+    const deadline = new Deadline(() => 2_000 - clock.now(), 500);
+    const outcomes = await deliverEntries(['a', 'b'], (pending) => [[...pending]], failing, {
+      maxAttempts: 100,
+      sleep: clock.sleep,
+      backoff: { baseMs: 200, capMs: 200 },
+      deadline,
+    });
+    expect(clock.now()).toBeLessThanOrEqual(2_000);
+    expect(sends).toBeGreaterThan(1);
+    expect(sends).toBeLessThan(100);
+    expect(outcomes.every((outcome) => !outcome.ok && outcome.retryable)).toBe(true);
+  });
+});
