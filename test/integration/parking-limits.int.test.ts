@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbDeadLetterStore } from '../../adapters/dynamodb/dead-letters.js';
+import type { TableNames } from '../../adapters/dynamodb/layout.js';
+import type { ParkedRecord } from '../../src/projection/ports.js';
+import { freshTables, localClient, localHandler } from '../support/local-dynamodb.js';
+import eventSourced from '../../projections/event-sourced/index.js';
+import { orderRecord, streamRecord, wire } from '../support/records.js';
+
+let client: DynamoDBClient;
+
+beforeAll(() => {
+  client = localClient();
+});
+
+async function listAll(store: DynamoDbDeadLetterStore, filter: { generation?: string; key?: string } = {}): Promise<ParkedRecord[]> {
+  const listed: ParkedRecord[] = [];
+  for await (const record of store.list(filter)) listed.push(record);
+  return listed;
+}
+
+async function itemsIn(table: string): Promise<number> {
+  const { Items = [] } = await client.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
+  return Items.length;
+}
+
+/** Incompressible text: random bytes in base64 (gzip brings it down to about three quarters, no more). */
+const noise = (bytes: number): string => randomBytes(Math.ceil((bytes * 3) / 4)).toString('base64').slice(0, bytes);
+
+/** An order whose amount is formatted text: the example projections' schema refuses it. */
+function badOrder(sequence: string, orderId: string, extra: Record<string, unknown> = {}) {
+  return orderRecord(sequence, { orderId, customerId: 'c-1', status: 'PLACED', amount: '1,250' as unknown as number, ...extra });
+}
+
+describe('parked records on DynamoDB Local come back byte for byte', () => {
+  it('keeps B, BS and a binary inside a map exactly, as a scan would hand them to a rebuild', async () => {
+    const tables = await freshTables(client);
+    const store = new DynamoDbDeadLetterStore({ client, table: tables.parked, consumer: 'default' });
+    const bytes = new Uint8Array([4, 5, 0, 255]);
+    const record = {
+      eventID: 'replay-1',
+      eventName: 'INSERT',
+      dynamodb: {
+        Keys: { id: { B: new Uint8Array([1, 2, 3]) } },
+        NewImage: {
+          id: { B: new Uint8Array([1, 2, 3]) },
+          blob: { B: bytes },
+          set: { BS: [new Uint8Array([9]), new Uint8Array([])] },
+          nested: { M: { inner: { B: new Uint8Array([7, 7]) }, list: { L: [{ B: new Uint8Array([8]) }] } } },
+          // Data that looks like the codec's own tags stays data.
+          tricky: { M: { $bytes: { S: 'AAAA' }, $$bigint: { S: '1' } } },
+        },
+        SequenceNumber: '0',
+      },
+    };
+    const parked: ParkedRecord = {
+      id: 'orders#v1|{"id":{"B":"AQID"}}|0',
+      generation: 'orders#v1',
+      projection: 'orders',
+      key: '{"id":{"B":"AQID"}}',
+      sequence: '0',
+      eventID: 'replay-1',
+      reason: 'failed',
+      error: { code: 'SCHEMA_MISMATCH', message: 'bad', field: 'dynamodb.NewImage.blob' },
+      record,
+      parkedAt: '2026-01-01T00:00:00.000Z',
+    };
+    await store.park([parked]);
+    const [listed] = await listAll(store);
+    expect(listed?.record).toEqual(record);
+    const image = (listed?.record as typeof record).dynamodb.NewImage;
+    expect(image.blob.B).toBeInstanceOf(Uint8Array);
+    expect([...image.blob.B]).toEqual([4, 5, 0, 255]);
+    expect(image.set.BS.map((element) => [...element])).toEqual([[9], []]);
+    expect([...image.nested.M.inner.B]).toEqual([7, 7]);
+  });
+});
+
+describe('parking never fails a batch, on DynamoDB Local', () => {
+  let tables: TableNames;
+  beforeAll(async () => {
+    tables = await freshTables(client);
+  });
+
+  it('parks a record too large to park whole in parts, beside the batch\'s other poison records', async () => {
+    const big = badOrder('100000000000000000010', 'o-big', { note: noise(390_000) });
+    // Both images near DynamoDB's 400 KB item limit: over it even gzipped.
+    (big.dynamodb as Record<string, unknown>).OldImage = {
+      orderId: { S: 'o-big' },
+      customerId: { S: 'c-1' },
+      status: { S: 'NEW' },
+      amount: { N: '1' },
+      note: { S: noise(390_000) },
+    };
+    (big.dynamodb as Record<string, unknown>).StreamViewType = 'NEW_AND_OLD_IMAGES';
+    const others = [badOrder('100000000000000000011', 'o-small-1'), badOrder('100000000000000000012', 'o-small-2')];
+    const good = orderRecord('100000000000000000013', { orderId: 'o-good', customerId: 'c-1', status: 'PLACED', amount: 5 });
+    const handler = localHandler(client, tables);
+
+    const report = await handler.invoke({ Records: [others[0], big, good, others[1]] });
+
+    expect(report.batchItemFailures).toEqual([]);
+    expect(report.errors.filter((error) => error.code !== 'SCHEMA_MISMATCH')).toEqual([]);
+    expect(report.stats.applied).toBe(3); // the good record, in each of the three example projections
+    const store = new DynamoDbDeadLetterStore({ client, table: tables.parked, consumer: 'default' });
+    const listed = await listAll(store);
+    // Three poison records, each parked for the three example projections.
+    expect(listed).toHaveLength(9);
+    const bigOnes = listed.filter((record) => record.eventID === big.eventID);
+    expect(bigOnes).toHaveLength(3);
+    for (const record of bigOnes) expect(record.record).toEqual(big);
+    for (const record of listed.filter((entry) => entry.eventID !== big.eventID)) {
+      expect(record.record).toEqual(others.find((other) => other.eventID === record.eventID));
+    }
+    // Listing one item's records reassembles them too.
+    const [one] = await listAll(store, { generation: 'order-view#v1', key: '{"orderId":{"S":"o-big"}}' });
+    expect(one?.record).toEqual(big);
+
+    // Removing the parked records removes their parts as well.
+    await store.remove(listed);
+    expect(await listAll(store)).toEqual([]);
+    expect(await itemsIn(tables.parked)).toBe(0);
+  });
+
+  it('parks a changed event item delivered twice in one batch once, and the invocation answers', async () => {
+    const placed = { type: 'OrderPlaced', payload: { customerId: 'c-1', placedAt: '2026-01-01' } };
+    const changed = streamRecord({
+      eventName: 'MODIFY',
+      table: 'OrderEvents',
+      keys: { streamId: { S: 'order-1' }, version: { N: '1' } },
+      sequence: '100000000000000000020',
+      oldImage: wire({ streamId: 'order-1', version: 1, ...placed }),
+      newImage: wire({ streamId: 'order-1', version: 1, ...placed, type: 'OrderPaid' }),
+    });
+    const handler = localHandler(client, await freshTables(client), eventSourced);
+    const report = await handler.invoke({ Records: [changed, changed] });
+    expect(report.batchItemFailures).toEqual([]);
+    const store = new DynamoDbDeadLetterStore({ client, table: handler.store.tables.parked, consumer: 'default' });
+    const listed = await listAll(store);
+    expect(listed.map((record) => record.projection).sort()).toEqual(['order-history', 'revenue-per-day']);
+    for (const record of listed) expect(record.record).toEqual(changed);
+  });
+
+  it('parks an unreadable record delivered twice in one batch once', async () => {
+    const unreadable = streamRecord({ eventName: 'INSERT', keys: {}, sequence: '100000000000000000030', newImage: { orderId: { S: 'x' } } });
+    const handler = localHandler(client, await freshTables(client));
+    const report = await handler.invoke({ Records: [unreadable, unreadable] });
+    expect(report.batchItemFailures).toEqual([]);
+    const store = new DynamoDbDeadLetterStore({ client, table: handler.store.tables.parked, consumer: 'default' });
+    expect(await listAll(store)).toHaveLength(1);
+  });
+});

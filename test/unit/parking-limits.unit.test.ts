@@ -1,0 +1,167 @@
+import { randomBytes } from 'node:crypto';
+import {
+  BatchWriteItemCommand,
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, ChangeMessageVisibilityBatchCommand } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { DynamoDbDeadLetterStore } from '../../adapters/dynamodb/dead-letters.js';
+import { SqsDeadLetterStore } from '../../adapters/sqs/dead-letters.js';
+import { SQS_MAX_MESSAGE_BYTES } from '../../adapters/sqs/publisher.js';
+import { isStreamfoldError } from '../../src/errors.js';
+import { defineProjection } from '../../src/projection/define.js';
+import type { ParkedRecord } from '../../src/projection/ports.js';
+import { MemoryDeadLetterStore } from '../../src/testing/memory-dead-letters.js';
+import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
+import { testConsumer } from '../support/consumers.js';
+import { noSleep } from '../support/messages.js';
+import { orderRecord } from '../support/records.js';
+
+const sqs = mockClient(SQSClient);
+const dynamodb = mockClient(DynamoDBClient);
+afterEach(() => {
+  sqs.reset();
+  dynamodb.reset();
+});
+
+const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
+const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/parked';
+
+/** A record as a rebuild hands it over: binaries as the SDK's bytes. */
+const binaryRecord = {
+  eventID: 'replay-1',
+  eventName: 'INSERT',
+  dynamodb: {
+    Keys: { id: { B: new Uint8Array([1, 2, 3]) } },
+    NewImage: {
+      id: { B: new Uint8Array([1, 2, 3]) },
+      blob: { B: new Uint8Array([4, 5, 0, 255]) },
+      set: { BS: [new Uint8Array([9]), new Uint8Array([])] },
+      nested: { M: { inner: { B: new Uint8Array([7, 7]) } } },
+    },
+    SequenceNumber: '0',
+  },
+};
+
+function parkedOf(record: unknown, sequence = '0', key = '{"id":{"B":"AQID"}}'): ParkedRecord {
+  return {
+    id: `orders#v1|${key}|${sequence.padStart(40, '0')}`,
+    generation: 'orders#v1',
+    projection: 'orders',
+    key,
+    sequence,
+    eventID: 'replay-1',
+    reason: 'failed',
+    error: { code: 'SCHEMA_MISMATCH', message: 'bad', field: 'dynamodb.NewImage.blob' },
+    record,
+    parkedAt: '2026-01-01T00:00:00.000Z',
+  };
+}
+
+/** An SQS queue that keeps what is sent, and hands it back once. */
+function fakeQueue(): string[] {
+  const bodies: string[] = [];
+  sqs.on(SendMessageBatchCommand).callsFake((input) => {
+    for (const entry of input.Entries ?? []) bodies.push(entry.MessageBody);
+    return { Successful: (input.Entries ?? []).map((entry: { Id: string }) => ({ Id: entry.Id })), Failed: [] };
+  });
+  let given = false;
+  sqs.on(ReceiveMessageCommand).callsFake(() => {
+    if (given) return { Messages: [] };
+    given = true;
+    return { Messages: bodies.map((body, index) => ({ ReceiptHandle: `h-${index}`, Body: body })) };
+  });
+  sqs.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [], Failed: [] });
+  return bodies;
+}
+
+async function listAll(store: { list(): AsyncIterable<ParkedRecord> }): Promise<ParkedRecord[]> {
+  const listed: ParkedRecord[] = [];
+  for await (const record of store.list()) listed.push(record);
+  return listed;
+}
+
+describe('parking in an SQS queue, exactly', () => {
+  it('lists a parked record with B, BS and a binary inside a map back byte for byte', async () => {
+    fakeQueue();
+    const store = new SqsDeadLetterStore({ client: new SQSClient({ region: 'eu-west-1', credentials }), queueUrl: QUEUE });
+    await store.park([parkedOf(binaryRecord)]);
+    const [listed] = await listAll(store);
+    expect(listed?.record).toEqual(binaryRecord);
+  });
+
+  it('parks a record over the message limit by its coordinates, saying where the record is, and parks the rest whole', async () => {
+    const bodies = fakeQueue();
+    const store = new SqsDeadLetterStore({ client: new SQSClient({ region: 'eu-west-1', credentials }), queueUrl: QUEUE });
+    const huge = { ...binaryRecord, dynamodb: { ...binaryRecord.dynamodb, NewImage: { blob: { S: randomBytes(SQS_MAX_MESSAGE_BYTES).toString('base64') } } } };
+    await store.park([parkedOf(huge, '7', 'k-huge'), parkedOf(binaryRecord, '8', 'k-small')]);
+    expect(bodies.every((body) => Buffer.byteLength(body) <= SQS_MAX_MESSAGE_BYTES)).toBe(true);
+    const listed = await listAll(store);
+    const byKey = new Map(listed.map((record) => [record.key, record]));
+    expect(byKey.get('k-small')?.record).toEqual(binaryRecord);
+    const coordinates = byKey.get('k-huge');
+    expect(coordinates?.record).toBeUndefined();
+    expect(coordinates).toMatchObject({ sequence: '7', eventID: 'replay-1', error: { code: 'SCHEMA_MISMATCH' } });
+    expect(coordinates?.error.message).toMatch(/not kept.*over SQS's \d+-byte message limit.*sequence 7/);
+  });
+});
+
+describe('parking in a DynamoDB table, when DynamoDB refuses', () => {
+  it('writes the records one by one when BatchWriteItem is refused as invalid, so one bad item does not take the others down', async () => {
+    dynamodb.on(BatchWriteItemCommand).rejects(Object.assign(new Error('One or more parameter values were invalid'), { name: 'ValidationException' }));
+    const written: string[] = [];
+    dynamodb.on(PutItemCommand).callsFake((input) => {
+      const sequence = input.Item.sequence.S as string;
+      if (sequence === '2') throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
+      written.push(sequence);
+      return {};
+    });
+    const store = new DynamoDbDeadLetterStore({ client: new DynamoDBClient({ region: 'eu-west-1', credentials }), table: 'parked', consumer: 'c', sleep: noSleep });
+    const failure = await store.park([parkedOf({ a: 1 }, '1', 'k1'), parkedOf({ a: 2 }, '2', 'k2'), parkedOf({ a: 3 }, '3', 'k3')]).catch((error: unknown) => error);
+    expect(written.sort()).toEqual(['1', '3']);
+    expect(isStreamfoldError(failure, 'PARKING_FAILED')).toBe(true);
+    expect((failure as Error).message).toMatch(/parked table parked/);
+    expect((failure as Error).message).toMatch(/sequence 2/);
+  });
+
+  it('reports a parking failure as one, naming the parked table, never as a read-model write', async () => {
+    dynamodb.on(BatchWriteItemCommand).rejects(new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} }));
+    const deadLetters = new DynamoDbDeadLetterStore({
+      client: new DynamoDBClient({ region: 'eu-west-1', credentials, maxAttempts: 1 }),
+      table: 'my-parked-table',
+      consumer: 'c',
+      sleep: noSleep,
+    });
+    const strict = defineProjection({
+      name: 'amounts',
+      version: 1,
+      kind: 'view',
+      schema: z.object({ orderId: z.string(), amount: z.number() }),
+      evolve: (_state: { amount: number } | undefined, event) => (event.newImage === undefined ? undefined : { amount: event.newImage.amount }),
+    });
+    const bad = orderRecord('100000000000000000001', { orderId: 'o-1', customerId: 'c', status: 'S', amount: '12' as unknown as number });
+    const report = await testConsumer(new MemoryReadModelStore(), [strict], deadLetters).process([bad]);
+    expect(report.batchItemFailures).toEqual([{ itemIdentifier: '100000000000000000001' }]);
+    const [error] = report.errors;
+    expect(error?.code).toBe('PARKING_FAILED');
+    expect(error?.message).toMatch(/my-parked-table/);
+    expect(error?.message).not.toMatch(/read model/);
+    expect(error?.retryable).toBe(true);
+  });
+});
+
+describe('the in-memory dead-letter store', () => {
+  it('hands back what DynamoDB would: a copy, binaries included, not the object parked', async () => {
+    const store = new MemoryDeadLetterStore();
+    const record = structuredClone(binaryRecord);
+    await store.park([parkedOf(record)]);
+    record.dynamodb.NewImage.blob.B[0] = 99;
+    const [listed] = await listAll(store);
+    expect(listed?.record).toEqual(binaryRecord);
+    expect(listed?.record).not.toBe(record);
+  });
+});
