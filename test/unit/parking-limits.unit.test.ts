@@ -111,12 +111,33 @@ describe('parking in an SQS queue, exactly', () => {
 });
 
 describe('parking in a DynamoDB table, when DynamoDB refuses', () => {
-  it('writes the records one by one when BatchWriteItem is refused as invalid, so one bad item does not take the others down', async () => {
+  it('writes the records one by one when BatchWriteItem is refused as invalid, keeping a record refused alone by its coordinates', async () => {
     dynamodb.on(BatchWriteItemCommand).rejects(Object.assign(new Error('One or more parameter values were invalid'), { name: 'ValidationException' }));
+    const written = new Map<string, Record<string, { S?: string; B?: Uint8Array }>>();
+    dynamodb.on(PutItemCommand).callsFake((input) => {
+      const sequence = input.Item.sequence.S as string;
+      if (sequence === '2' && input.Item.record !== undefined) {
+        throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
+      }
+      written.set(sequence, input.Item);
+      return {};
+    });
+    const store = new DynamoDbDeadLetterStore({ client: new DynamoDBClient({ region: 'eu-west-1', credentials }), table: 'parked', consumer: 'c', sleep: noSleep });
+    await store.park([parkedOf({ a: 1 }, '1', 'k1'), parkedOf({ a: 2 }, '2', 'k2'), parkedOf({ a: 3 }, '3', 'k3')]);
+    expect([...written.keys()].sort()).toEqual(['1', '2', '3']);
+    expect(written.get('1')?.record?.B).toBeInstanceOf(Uint8Array);
+    expect(written.get('2')?.record).toBeUndefined();
+    expect(JSON.parse(written.get('2')?.error?.S ?? '{}').message).toMatch(
+      /^bad \[the record itself is not kept: DynamoDB refused it: Item size has exceeded.*at sequence 2, eventID replay-1\]$/,
+    );
+  });
+
+  it('fails with PARKING_FAILED, naming the table and the record, when a record is refused even by its coordinates', async () => {
+    dynamodb.on(BatchWriteItemCommand).rejects(Object.assign(new Error('invalid'), { name: 'ValidationException' }));
     const written: string[] = [];
     dynamodb.on(PutItemCommand).callsFake((input) => {
       const sequence = input.Item.sequence.S as string;
-      if (sequence === '2') throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
+      if (sequence === '2') throw Object.assign(new Error('refused'), { name: 'ValidationException' });
       written.push(sequence);
       return {};
     });
@@ -124,8 +145,8 @@ describe('parking in a DynamoDB table, when DynamoDB refuses', () => {
     const failure = await store.park([parkedOf({ a: 1 }, '1', 'k1'), parkedOf({ a: 2 }, '2', 'k2'), parkedOf({ a: 3 }, '3', 'k3')]).catch((error: unknown) => error);
     expect(written.sort()).toEqual(['1', '3']);
     expect(isStreamfoldError(failure, 'PARKING_FAILED')).toBe(true);
-    expect((failure as Error).message).toMatch(/parked table parked/);
-    expect((failure as Error).message).toMatch(/sequence 2/);
+    expect((failure as Error).message).toMatch(/parking 1 of 3 records in the parked table parked failed: refused/);
+    expect((failure as Error).message).toMatch(/key k2, sequence 2/);
   });
 
   it('reports a parking failure as one, naming the parked table, never as a read-model write', async () => {
