@@ -39,6 +39,9 @@ export interface Item {
 /** DynamoDB allows 32 levels of nesting; anything deeper is hostile input, refused before it exhausts the stack. */
 export const DYNAMODB_MAX_NESTING_DEPTH = 32;
 
+/** DynamoDB's attribute types: the keys an attribute value may carry, set or (from other serializers) null. */
+const TYPE_NAMES: ReadonlySet<string> = new Set(['S', 'N', 'B', 'BOOL', 'NULL', 'L', 'M', 'SS', 'NS', 'BS']);
+
 const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
@@ -92,19 +95,21 @@ function decodeValue(value: unknown, depth: number): ItemValue {
   }
   if (!isPlainRecord(value)) throw new NestedFailure('an attribute value must be an object', '');
   let type: string | undefined;
+  let inner: unknown;
   let count = 0;
   for (const name in value) {
     if (!Object.hasOwn(value, name)) continue;
+    const candidate = value[name];
+    // The Go and Java Lambda libraries write every type key, all but one null: a null type is no type.
+    if (candidate === null && TYPE_NAMES.has(name)) continue;
     type = name;
+    inner = candidate;
     count += 1;
   }
   if (count !== 1 || type === undefined) {
-    throw new NestedFailure(
-      `an attribute value must have exactly one type, found ${count === 0 ? 'none' : Object.keys(value).join(', ')}`,
-      '',
-    );
+    const found = Object.keys(value).filter((name) => value[name] !== null || !TYPE_NAMES.has(name));
+    throw new NestedFailure(`an attribute value must have exactly one type, found ${count === 0 ? 'none' : found.join(', ')}`, '');
   }
-  const inner: unknown = value[type];
   switch (type) {
     case 'S':
       if (typeof inner !== 'string') throw new NestedFailure(`expected a string, got ${describe(inner)}`, '.S');
