@@ -95,21 +95,20 @@ function decodeValue(value: unknown, depth: number): ItemValue {
   }
   if (!isPlainRecord(value)) throw new NestedFailure('an attribute value must be an object', '');
   let type: string | undefined;
-  let inner: unknown;
   let count = 0;
   for (const name in value) {
     if (!Object.hasOwn(value, name)) continue;
-    const candidate = value[name];
-    // The Go and Java Lambda libraries write every type key, all but one null: a null type is no type.
-    if (candidate === null && TYPE_NAMES.has(name)) continue;
     type = name;
-    inner = candidate;
     count += 1;
   }
-  if (count !== 1 || type === undefined) {
-    const found = Object.keys(value).filter((name) => value[name] !== null || !TYPE_NAMES.has(name));
-    throw new NestedFailure(`an attribute value must have exactly one type, found ${count === 0 ? 'none' : found.join(', ')}`, '');
+  // The Go and Java Lambda libraries write every type key, all but one null: a null type is no type. Only a
+  // value with several keys pays for looking.
+  if (count !== 1) type = onlyRealType(value);
+  if (type === undefined) {
+    const found = realTypes(value);
+    throw new NestedFailure(`an attribute value must have exactly one type, found ${found.length === 0 ? 'none' : found.join(', ')}`, '');
   }
+  const inner: unknown = value[type];
   switch (type) {
     case 'S':
       if (typeof inner !== 'string') throw new NestedFailure(`expected a string, got ${describe(inner)}`, '.S');
@@ -155,6 +154,16 @@ function decodeValue(value: unknown, depth: number): ItemValue {
     default:
       throw new NestedFailure(`unknown attribute type "${truncate(type)}"`, '');
   }
+}
+
+/** The keys that carry a type: all but null ones of DynamoDB's type names (an unknown key counts, to be refused). */
+function realTypes(value: Record<string, unknown>): string[] {
+  return Object.keys(value).filter((name) => value[name] !== null || !TYPE_NAMES.has(name));
+}
+
+function onlyRealType(value: Record<string, unknown>): string | undefined {
+  const found = realTypes(value);
+  return found.length === 1 ? found[0] : undefined;
 }
 
 function decodeMap(map: Record<string, unknown>, depth: number): Item {
