@@ -52,24 +52,30 @@ function bytes(random: () => number, length: number): Uint8Array {
   return new Uint8Array(Array.from({ length }, () => Math.floor(random() * 256)));
 }
 
-beforeAll(async () => {
-  client = localClient();
-  table = uniqueName('Readings');
+/** A table of a test's own with a partition and a sort key of the given types. */
+async function createTable(prefix: string, [hash, hashType]: [string, 'S' | 'N' | 'B'], [range, rangeType]: [string, 'S' | 'N' | 'B']): Promise<string> {
+  const name = uniqueName(prefix);
   await client.send(
     new CreateTableCommand({
-      TableName: table,
+      TableName: name,
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [
-        { AttributeName: 'device', AttributeType: 'B' },
-        { AttributeName: 'at', AttributeType: 'B' },
+        { AttributeName: hash, AttributeType: hashType },
+        { AttributeName: range, AttributeType: rangeType },
       ],
       KeySchema: [
-        { AttributeName: 'device', KeyType: 'HASH' },
-        { AttributeName: 'at', KeyType: 'RANGE' },
+        { AttributeName: hash, KeyType: 'HASH' },
+        { AttributeName: range, KeyType: 'RANGE' },
       ],
     }),
   );
-  await waitForActive(client, table);
+  await waitForActive(client, name);
+  return name;
+}
+
+beforeAll(async () => {
+  client = localClient();
+  table = await createTable('Readings', ['device', 'B'], ['at', 'B']);
   const random = seededRandom(17);
   truth = [];
   for (let index = 0; index < ITEMS; index += 1) {
@@ -209,22 +215,7 @@ describe('events held behind a gap keep their binary attributes, on DynamoDB Loc
   }
 
   it('applies them whole when the gap fills', async () => {
-    const source = uniqueName('Files');
-    await client.send(
-      new CreateTableCommand({
-        TableName: source,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'file', AttributeType: 'S' },
-          { AttributeName: 'version', AttributeType: 'N' },
-        ],
-        KeySchema: [
-          { AttributeName: 'file', KeyType: 'HASH' },
-          { AttributeName: 'version', KeyType: 'RANGE' },
-        ],
-      }),
-    );
-    await waitForActive(client, source);
+    const source = await createTable('Files', ['file', 'S'], ['version', 'N']);
     const random = seededRandom(23);
     const expected = new Map<string, number[][]>();
     for (let file = 0; file < FILES; file += 1) {

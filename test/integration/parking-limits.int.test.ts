@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbDeadLetterStore } from '../../adapters/dynamodb/dead-letters.js';
 import type { TableNames } from '../../adapters/dynamodb/layout.js';
 import type { ParkedRecord } from '../../src/projection/ports.js';
+import { binaryRecord, parkedOf } from '../support/binary-records.js';
 import { freshTables, localClient, localHandler } from '../support/local-dynamodb.js';
 import eventSourced from '../../projections/event-sourced/index.js';
 import { orderRecord, streamRecord, wire } from '../support/records.js';
@@ -44,35 +45,8 @@ describe('parked records on DynamoDB Local come back byte for byte', () => {
   it('keeps B, BS and a binary inside a map exactly, as a scan would hand them to a rebuild', async () => {
     const tables = await freshTables(client);
     const store = new DynamoDbDeadLetterStore({ client, table: tables.parked, consumer: 'default' });
-    const bytes = new Uint8Array([4, 5, 0, 255]);
-    const record = {
-      eventID: 'replay-1',
-      eventName: 'INSERT',
-      dynamodb: {
-        Keys: { id: { B: new Uint8Array([1, 2, 3]) } },
-        NewImage: {
-          id: { B: new Uint8Array([1, 2, 3]) },
-          blob: { B: bytes },
-          set: { BS: [new Uint8Array([9]), new Uint8Array([])] },
-          nested: { M: { inner: { B: new Uint8Array([7, 7]) }, list: { L: [{ B: new Uint8Array([8]) }] } } },
-          // Data that looks like the codec's own tags stays data.
-          tricky: { M: { $bytes: { S: 'AAAA' }, $$bigint: { S: '1' } } },
-        },
-        SequenceNumber: '0',
-      },
-    };
-    const parked: ParkedRecord = {
-      id: 'orders#v1|{"id":{"B":"AQID"}}|0',
-      generation: 'orders#v1',
-      projection: 'orders',
-      key: '{"id":{"B":"AQID"}}',
-      sequence: '0',
-      eventID: 'replay-1',
-      reason: 'failed',
-      error: { code: 'SCHEMA_MISMATCH', message: 'bad', field: 'dynamodb.NewImage.blob' },
-      record,
-      parkedAt: '2026-01-01T00:00:00.000Z',
-    };
+    const record = binaryRecord();
+    const parked = parkedOf(record);
     await store.park([parked]);
     const [listed] = await listAll(store);
     expect(listed?.record).toEqual(record);

@@ -1,28 +1,15 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TableNames } from '../../adapters/dynamodb/layout.js';
 import { customerTotals } from '../../projections/customer-totals.js';
 import { readAllRows } from '../../src/projection/read-model.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
+import { runCli } from '../support/cli.js';
 import { testConsumer } from '../support/consumers.js';
 import { freshTables, localClient, localEndpoint, localHandler, ordersWithRecords } from '../support/local-dynamodb.js';
 
-const CLI = join(import.meta.dirname, '../../bin/streamfold.js');
 let client: DynamoDBClient;
 let source: Awaited<ReturnType<typeof ordersWithRecords>>;
-
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
 
 const connection = (tables: TableNames) => [
   '--endpoint', localEndpoint(),

@@ -15,6 +15,7 @@ import { SQS_MAX_MESSAGE_BYTES } from '../../adapters/sqs/publisher.js';
 import { isStreamfoldError } from '../../src/errors.js';
 import { defineProjection } from '../../src/projection/define.js';
 import type { ParkedRecord } from '../../src/projection/ports.js';
+import { binaryRecord as makeBinaryRecord, parkedOf } from '../support/binary-records.js';
 import { MemoryDeadLetterStore } from '../../src/testing/memory-dead-letters.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
 import { testConsumer } from '../support/consumers.js';
@@ -31,36 +32,7 @@ afterEach(() => {
 const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/parked';
 
-/** A record as a rebuild hands it over: binaries as the SDK's bytes. */
-const binaryRecord = {
-  eventID: 'replay-1',
-  eventName: 'INSERT',
-  dynamodb: {
-    Keys: { id: { B: new Uint8Array([1, 2, 3]) } },
-    NewImage: {
-      id: { B: new Uint8Array([1, 2, 3]) },
-      blob: { B: new Uint8Array([4, 5, 0, 255]) },
-      set: { BS: [new Uint8Array([9]), new Uint8Array([])] },
-      nested: { M: { inner: { B: new Uint8Array([7, 7]) } } },
-    },
-    SequenceNumber: '0',
-  },
-};
-
-function parkedOf(record: unknown, sequence = '0', key = '{"id":{"B":"AQID"}}'): ParkedRecord {
-  return {
-    id: `orders#v1|${key}|${sequence.padStart(40, '0')}`,
-    generation: 'orders#v1',
-    projection: 'orders',
-    key,
-    sequence,
-    eventID: 'replay-1',
-    reason: 'failed',
-    error: { code: 'SCHEMA_MISMATCH', message: 'bad', field: 'dynamodb.NewImage.blob' },
-    record,
-    parkedAt: '2026-01-01T00:00:00.000Z',
-  };
-}
+const binaryRecord = makeBinaryRecord();
 
 /** An SQS queue that keeps what is sent, and hands it back once. */
 function fakeQueue(): string[] {
