@@ -80,6 +80,24 @@ describe('parking in an SQS queue, exactly', () => {
     expect(coordinates).toMatchObject({ sequence: '7', eventID: 'replay-1', error: { code: 'SCHEMA_MISMATCH' } });
     expect(coordinates?.error.message).toMatch(/not kept.*over SQS's \d+-byte message limit.*sequence 7/);
   });
+  it('gzips a record too large as text but not once compressed, and lists it back whole', async () => {
+    const bodies = fakeQueue();
+    const store = new SqsDeadLetterStore({ client: new SQSClient({ region: 'eu-west-1', credentials }), queueUrl: QUEUE });
+    const large = { ...binaryRecord, dynamodb: { ...binaryRecord.dynamodb, NewImage: { text: { S: 'order line '.repeat(150_000) } } } };
+    await store.park([parkedOf(large)]);
+    expect(Buffer.byteLength(bodies[0] ?? '')).toBeLessThan(SQS_MAX_MESSAGE_BYTES / 10);
+    const [listed] = await listAll(store);
+    expect(listed?.record).toEqual(large);
+  });
+
+  it('reports a queue it cannot reach as PARKING_FAILED, naming the queue and the record', async () => {
+    sqs.on(SendMessageBatchCommand).rejects(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
+    const store = new SqsDeadLetterStore({ client: new SQSClient({ region: 'eu-west-1', credentials }), queueUrl: QUEUE });
+    const failure = await store.park([parkedOf(binaryRecord, '4', 'k4')]).catch((error: unknown) => error);
+    expect(isStreamfoldError(failure, 'PARKING_FAILED')).toBe(true);
+    expect((failure as Error).message).toBe(`parking in the queue ${QUEUE} failed: socket hang up (projection orders, eventID replay-1, key k4, sequence 4)`);
+    expect((failure as { retryable: boolean }).retryable).toBe(true);
+  });
 });
 
 describe('parking in a DynamoDB table, when DynamoDB refuses', () => {
