@@ -10,6 +10,8 @@ export type StreamfoldErrorCode =
   | 'INVALID_PROJECTION'
   | 'UNSUPPORTED_VALUE'
   | 'STORE_WRITE_FAILED'
+  /** A poison record could not be written to the dead-letter table or queue (throttled past the retries, network). */
+  | 'PARKING_FAILED'
   | 'CONFIGURATION';
 
 /** Where a record sits in its stream: the fields every record-level error names. */

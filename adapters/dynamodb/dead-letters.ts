@@ -1,6 +1,7 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   BatchWriteItemCommand,
+  DeleteItemCommand,
+  PutItemCommand,
   QueryCommand,
   ScanCommand,
   type AttributeValue,
@@ -8,12 +9,13 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { chunk } from '../../src/concurrency.js';
-import { StreamfoldError } from '../../src/errors.js';
+import { errorMessage, StreamfoldError } from '../../src/errors.js';
 import type { DeadLetterStore, ParkedRecord } from '../../src/projection/ports.js';
-import { padSequence } from '../../src/records/sequence.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type Sleep } from '../../src/retry.js';
-import { ATTR, partitionKey, type SdkItem } from './layout.js';
+import { lastOfEach, parkedByCoordinates } from '../parked-coordinates.js';
+import { ATTR, type SdkItem } from './layout.js';
 import { pages } from './pages.js';
+import { ParkedItemLayout, type EncodedParkedRecord } from './parked-items.js';
 import type { DynamoDbUsage } from './usage.js';
 
 export const BATCH_WRITE_MAX_ITEMS = 25;
@@ -27,39 +29,87 @@ export interface DynamoDbDeadLetterOptions {
   readonly usage?: DynamoDbUsage;
 }
 
+type Page = { Items?: SdkItem[]; LastEvaluatedKey?: Record<string, AttributeValue> };
+
 /**
  * Parked records in a DynamoDB table, one item per (projection, source item, sequence), so parking the same
- * record again overwrites it. The record itself is kept gzipped: a stream record carries up to two 400 KB
- * images, and the item limit is 400 KB.
+ * record again overwrites it; a record too large for one item even gzipped is kept in parts beside it
+ * (see parked-items.ts). Parking does not depend on the batch's largest or oddest record: duplicates are
+ * written once, and when DynamoDB refuses a BatchWriteItem as invalid the records are written one by one,
+ * a record refused even alone being kept by its coordinates. What still fails (throttled past the retries,
+ * the network) is a `PARKING_FAILED` error naming this table.
  */
 export class DynamoDbDeadLetterStore implements DeadLetterStore {
   private readonly sleep: Sleep;
+  private readonly layout: ParkedItemLayout;
 
   constructor(private readonly options: DynamoDbDeadLetterOptions) {
     this.sleep = options.sleep ?? defaultSleep;
+    this.layout = new ParkedItemLayout(options.consumer);
   }
 
   async park(records: readonly ParkedRecord[]): Promise<void> {
-    await this.batchWrite(records.map((record) => ({ PutRequest: { Item: this.encode(record) } })));
+    const encoded = lastOfEach(records, (record) => this.layout.keyText(record)).map((record) => this.layout.encode(record));
+    try {
+      // Parts first: a main item is only ever written once its parts are.
+      await this.batchWrite(encoded.flatMap((entry) => entry.parts).map((item) => ({ PutRequest: { Item: item } })));
+      await this.batchWrite(encoded.map((entry) => ({ PutRequest: { Item: entry.main } })));
+    } catch (error) {
+      if (!isInvalid(error)) throw this.failed(error);
+      await this.parkOneByOne(encoded);
+    }
   }
 
   async remove(records: readonly ParkedRecord[]): Promise<void> {
-    await this.batchWrite(records.map((record) => ({ DeleteRequest: { Key: this.keyOf(record) } })));
+    const distinct = lastOfEach(records, (record) => this.layout.keyText(record));
+    try {
+      // Main items first: parts left by a crash in between are never listed, and parking again overwrites them.
+      await this.batchWrite(distinct.map((record) => ({ DeleteRequest: { Key: this.layout.keyOf(record) } })));
+      const parts: SdkItem[] = [];
+      for (const record of distinct.filter((candidate) => this.layout.mayHaveParts(candidate))) {
+        parts.push(...(await this.partsOf(this.layout.keyOf(record), true)));
+      }
+      await this.batchWrite(parts.map((part) => ({ DeleteRequest: { Key: { [ATTR.pk]: part[ATTR.pk]!, [ATTR.sk]: part[ATTR.sk]! } } })));
+    } catch (error) {
+      throw this.failed(error, 'removing parked records');
+    }
   }
 
   async *list(filter: { generation?: string; key?: string } = {}): AsyncIterable<ParkedRecord> {
     for await (const items of pages((startKey: Record<string, AttributeValue> | undefined) => this.page(filter, startKey))) {
-      const records = items.map((item) => this.decode(item));
+      const records: ParkedRecord[] = [];
+      for (const item of items.filter((candidate) => this.layout.isMain(candidate))) {
+        const parts = this.layout.partCount(item) > 0 ? await this.partsOf(item, false) : [];
+        records.push(this.layout.decode(item, parts));
+      }
       records.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       yield* records.filter((record) => filter.key === undefined || record.key === filter.key);
     }
   }
 
+  /** A main item's part items (only their keys when `keysOnly`). */
+  private async partsOf(main: SdkItem, keysOnly: boolean): Promise<SdkItem[]> {
+    const parts: SdkItem[] = [];
+    const query = (startKey: Record<string, AttributeValue> | undefined): Promise<Page> => {
+      this.options.usage?.request('Query');
+      return this.options.client.send(
+        new QueryCommand({
+          TableName: this.options.table,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :part)',
+          ExpressionAttributeNames: { '#pk': ATTR.pk, '#sk': ATTR.sk },
+          ExpressionAttributeValues: { ':pk': main[ATTR.pk]!, ':part': { S: this.layout.partPrefix(main) } },
+          ProjectionExpression: keysOnly ? '#pk, #sk' : undefined,
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+    };
+    for await (const items of pages(query)) parts.push(...items);
+    return parts;
+  }
+
   /** One item's parked records come from one Query; anything wider is a Scan of this consumer's records. */
-  private async page(
-    filter: { generation?: string; key?: string },
-    startKey: Record<string, AttributeValue> | undefined,
-  ): Promise<{ Items?: SdkItem[]; LastEvaluatedKey?: Record<string, AttributeValue> }> {
+  private async page(filter: { generation?: string; key?: string }, startKey: Record<string, AttributeValue> | undefined): Promise<Page> {
     if (filter.generation !== undefined && filter.key !== undefined) {
       this.options.usage?.request('Query');
       return this.options.client.send(
@@ -67,12 +117,13 @@ export class DynamoDbDeadLetterStore implements DeadLetterStore {
           TableName: this.options.table,
           KeyConditionExpression: '#pk = :pk',
           ExpressionAttributeNames: { '#pk': ATTR.pk },
-          ExpressionAttributeValues: { ':pk': { S: this.partition(filter.generation, filter.key) } },
+          ExpressionAttributeValues: { ':pk': { S: this.layout.partition(filter.generation, filter.key) } },
           ExclusiveStartKey: startKey,
           ConsistentRead: true,
         }),
       );
     }
+    // Part items carry no consumer, so the filter leaves them out.
     const names: Record<string, string> = { '#c': 'consumer' };
     const values: Record<string, AttributeValue> = { ':c': { S: this.options.consumer } };
     if (filter.generation !== undefined) {
@@ -92,67 +143,62 @@ export class DynamoDbDeadLetterStore implements DeadLetterStore {
     );
   }
 
+  /**
+   * After DynamoDB refused a batch as invalid: each record on its own, so one bad item cannot take the others
+   * down. A record refused even alone is kept by its coordinates, its error saying why.
+   */
+  private async parkOneByOne(encoded: readonly EncodedParkedRecord[]): Promise<void> {
+    const failures: { record: ParkedRecord; error: unknown }[] = [];
+    for (const entry of encoded) {
+      try {
+        for (const item of [...entry.parts, entry.main]) await this.put(item);
+      } catch (error) {
+        try {
+          if (!isInvalid(error)) throw error;
+          await this.put(this.layout.coordinates(parkedByCoordinates(entry.record, `DynamoDB refused it: ${errorMessage(error)}`)));
+        } catch (again) {
+          failures.push({ record: entry.record, error: again });
+        }
+      }
+    }
+    const [first] = failures;
+    if (first !== undefined) {
+      throw this.failed(first.error, `parking ${failures.length} of ${encoded.length} records`, first.record);
+    }
+  }
+
+  private async put(item: SdkItem): Promise<void> {
+    this.options.usage?.request('PutItem');
+    await this.options.client.send(new PutItemCommand({ TableName: this.options.table, Item: item }));
+  }
+
   private async batchWrite(requests: WriteRequest[]): Promise<void> {
     for (const part of chunk(requests, BATCH_WRITE_MAX_ITEMS)) {
       let pending: WriteRequest[] = part;
       for (let attempt = 0; pending.length > 0; attempt += 1) {
-        if (attempt >= MAX_ATTEMPTS) {
-          throw new StreamfoldError('STORE_WRITE_FAILED', 'BatchWriteItem kept returning unprocessed parked records', {
-            retryable: true,
-          });
-        }
+        if (attempt >= MAX_ATTEMPTS) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed ${MAX_ATTEMPTS} times`);
         if (attempt > 0) await this.sleep(backoffDelay(DEFAULT_BACKOFF, attempt - 1));
         this.options.usage?.request('BatchWriteItem');
-        const response = await this.options.client.send(
-          new BatchWriteItemCommand({ RequestItems: { [this.options.table]: pending } }),
-        );
+        const response = await this.options.client.send(new BatchWriteItemCommand({ RequestItems: { [this.options.table]: pending } }));
         pending = response.UnprocessedItems?.[this.options.table] ?? [];
       }
     }
   }
 
-  private partition(generation: string, key: string): string {
-    return partitionKey(`${this.options.consumer}#${generation}`, key);
+  private failed(error: unknown, doing = 'parking', record?: ParkedRecord): StreamfoldError {
+    if (error instanceof StreamfoldError && error.code === 'PARKING_FAILED') return error;
+    return new StreamfoldError('PARKING_FAILED', `${doing} in the parked table ${this.options.table} failed: ${errorMessage(error)}`, {
+      cause: error,
+      retryable: !isInvalid(error),
+      projection: record?.projection,
+      key: record?.key,
+      sequence: record?.sequence,
+      eventID: record?.eventID,
+    });
   }
+}
 
-  private keyOf(record: ParkedRecord): SdkItem {
-    return {
-      [ATTR.pk]: { S: this.partition(record.generation, record.key) },
-      [ATTR.sk]: { S: padSequence(record.sequence || '0') },
-    };
-  }
-
-  private encode(record: ParkedRecord): SdkItem {
-    const item: SdkItem = {
-      ...this.keyOf(record),
-      consumer: { S: this.options.consumer },
-      id: { S: record.id },
-      generation: { S: record.generation },
-      projection: { S: record.projection },
-      key: { S: record.key },
-      sequence: { S: record.sequence },
-      reason: { S: record.reason },
-      error: { S: JSON.stringify(record.error) },
-      record: { B: gzipSync(JSON.stringify(record.record)) },
-      parkedAt: { S: record.parkedAt },
-    };
-    if (record.eventID !== undefined) item.eventID = { S: record.eventID };
-    return item;
-  }
-
-  private decode(item: SdkItem): ParkedRecord {
-    const bytes = item.record?.B;
-    return {
-      id: item.id?.S ?? '',
-      generation: item.generation?.S ?? '',
-      projection: item.projection?.S ?? '',
-      key: item.key?.S ?? '',
-      sequence: item.sequence?.S ?? '',
-      eventID: item.eventID?.S,
-      reason: item.reason?.S === 'waiting' ? 'waiting' : 'failed',
-      error: JSON.parse(item.error?.S ?? '{}') as ParkedRecord['error'],
-      record: bytes === undefined ? undefined : (JSON.parse(gunzipSync(bytes).toString('utf8')) as unknown),
-      parkedAt: item.parkedAt?.S ?? '',
-    };
-  }
+/** DynamoDB refused the request itself (too large, duplicate keys, a bad value): sending it again cannot help. */
+function isInvalid(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ValidationException';
 }

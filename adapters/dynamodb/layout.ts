@@ -6,6 +6,7 @@ import { decodeItem, encodeItem, type AttributeMap } from '../../src/records/att
 import { Decimal } from '../../src/records/decimal.js';
 import type { ItemKey } from '../../src/records/item-key.js';
 import { padSequence } from '../../src/records/sequence.js';
+import { fromWireJson, toWireJson } from '../../src/records/wire-json.js';
 import type { Checkpoint, CheckpointEntry, ContributionAmounts } from '../../src/projection/ports.js';
 
 /**
@@ -77,7 +78,7 @@ export function encodeCheckpoint(consumer: string, key: ItemKey, checkpoint: Che
       if (entry.contribution !== undefined) fields.c = { M: encodeContribution(entry.contribution) };
       if (entry.blockedAt !== undefined) fields.b = { S: padSequence(entry.blockedAt) };
       if (entry.pending !== undefined && entry.pending.size > 0) {
-        fields.q = { M: Object.fromEntries([...entry.pending].map(([version, record]) => [version, { S: JSON.stringify(record) }])) };
+        fields.q = { M: Object.fromEntries([...entry.pending].map(([version, record]) => [version, { S: toWireJson(record) }])) };
       }
       if (entry.pendingSince !== undefined) fields.t = { N: String(entry.pendingSince) };
       return [generation, { M: fields }];
@@ -118,7 +119,7 @@ export function decodeCheckpoint(item: SdkItem): Checkpoint {
       pending:
         pending === undefined
           ? undefined
-          : new Map(Object.entries(pending).map(([version, record]) => [version, JSON.parse(record.S ?? 'null') as unknown])),
+          : new Map(Object.entries(pending).map(([version, record]) => [version, fromWireJson(record.S ?? 'null')])),
       pendingSince: value.M?.t?.N === undefined ? undefined : Number(value.M.t.N),
     });
   }
@@ -160,8 +161,13 @@ export function decodeViewValue(item: SdkItem): Record<string, unknown> {
   return decodeItem(item[ATTR.value]?.M ?? {}, ATTR.value);
 }
 
+/**
+ * A row's source-item key, its attributes in name order as `ItemKey.attributes` has them: DynamoDB hands a
+ * map's attributes back in an order of its own, and a key that reads back differently would not match.
+ */
 export function decodeItemKeyAttributes(item: SdkItem): Record<string, unknown> {
-  return decodeItem(item[ATTR.itemKey]?.M ?? {}, ATTR.itemKey);
+  const attributes = Object.entries(item[ATTR.itemKey]?.M ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return decodeItem(Object.fromEntries(attributes), ATTR.itemKey);
 }
 
 /** Sum rows keep bookkeeping under `_` names and `pk`/`sk`; every other attribute is a summed field. */

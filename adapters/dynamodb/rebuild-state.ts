@@ -5,6 +5,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import type { GenerationRegistry, RebuildState, RebuildStateStore } from '../../src/rebuild/ports.js';
+import { fromWireJson, toWireJson } from '../../src/records/wire-json.js';
 import { ATTR, partitionKey } from './layout.js';
 
 /**
@@ -23,12 +24,12 @@ export class DynamoDbRebuildStateStore implements RebuildStateStore {
       new GetItemCommand({ TableName: this.table, Key: this.key(id), ConsistentRead: true }),
     );
     const text = Item?.state?.S;
-    return text === undefined ? undefined : (JSON.parse(text) as RebuildState);
+    return text === undefined ? undefined : (fromWireJson(text) as RebuildState);
   }
 
   async save(id: string, state: RebuildState): Promise<void> {
     await this.client.send(
-      new PutItemCommand({ TableName: this.table, Item: { ...this.key(id), state: { S: JSON.stringify(state) } } }),
+      new PutItemCommand({ TableName: this.table, Item: { ...this.key(id), state: { S: toWireJson(state) } } }),
     );
   }
 

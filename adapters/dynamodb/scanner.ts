@@ -1,5 +1,6 @@
 import { DescribeTableCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StreamfoldError } from '../../src/errors.js';
+import { fromWireJson, toWireJson } from '../../src/records/wire-json.js';
 import type { ScanPage, SourceScanner } from '../../src/rebuild/ports.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type Sleep } from '../../src/retry.js';
 import { classifyWriteError } from './errors.js';
@@ -40,12 +41,12 @@ export class DynamoDbSourceScanner implements SourceScanner {
             TotalSegments: totalSegments,
             Limit: limit,
             ExclusiveStartKey:
-              startKey === undefined ? undefined : (JSON.parse(startKey) as Record<string, AttributeValue>),
+              startKey === undefined ? undefined : (fromWireJson(startKey) as Record<string, AttributeValue>),
           }),
         );
         return {
           items: page.Items ?? [],
-          lastKey: page.LastEvaluatedKey === undefined ? undefined : JSON.stringify(page.LastEvaluatedKey),
+          lastKey: page.LastEvaluatedKey === undefined ? undefined : toWireJson(page.LastEvaluatedKey),
         };
       } catch (error) {
         if (classifyWriteError(error) !== 'throttled' || attempt + 1 >= SCAN_ATTEMPTS) throw error;

@@ -5,10 +5,16 @@ export function addAmounts(total: Map<string, Decimal>, amounts: Iterable<[strin
   for (const [field, amount] of amounts) total.set(field, (total.get(field) ?? Decimal.ZERO).add(amount));
 }
 
-/** What a reader sees of a group: its fields as exact JS numbers, or nothing when every field sums to zero. */
+/**
+ * What a reader sees of a group, in one canonical form: its non-zero fields as exact JS numbers, or nothing
+ * when every field sums to zero. A stored zero depends on how records were split into batches (one batch
+ * nets `+5 - 5` to no write at all, two batches ADD 5 then -5 and leave a 0 behind), so a zero is shown
+ * the same as a field never written.
+ */
 export function sumRowValue(fields: ReadonlyMap<string, Decimal>): Record<string, ExactNumber> | undefined {
-  if ([...fields.values()].every((amount) => amount.isZero)) return undefined;
-  return Object.fromEntries([...fields].map(([field, amount]) => [field, amount.toJS()]));
+  const nonZero = [...fields].filter(([, amount]) => !amount.isZero);
+  if (nonZero.length === 0) return undefined;
+  return Object.fromEntries(nonZero.map(([field, amount]) => [field, amount.toJS()]));
 }
 
 export function byKey<T>([a]: [string, T], [b]: [string, T]): number {

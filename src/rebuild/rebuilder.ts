@@ -112,10 +112,13 @@ export class Rebuilder {
       };
     };
 
+    // When one segment fails the others stop at their next page, and the run ends only once all have: a
+    // rebuild that reported its failure writes nothing more, so its saved positions are where it stopped.
+    let stopping = false;
     const worker = async (segment: number): Promise<void> => {
       for (;;) {
         const current = state.segments[segment];
-        if (current === undefined || current.done) return;
+        if (current === undefined || current.done || stopping) return;
         await limiter?.take(pageSize);
         const page = await this.scanner.scan(segment, options.segments, current.lastKey, pageSize);
         const outcome = await this.applyPage(page.items, keyAttributes);
@@ -132,7 +135,16 @@ export class Rebuilder {
         options.onProgress?.(progress());
       }
     };
-    await Promise.all(Array.from({ length: options.segments }, (_, segment) => worker(segment)));
+    const ended = await Promise.allSettled(
+      Array.from({ length: options.segments }, (_, segment) =>
+        worker(segment).catch((error: unknown) => {
+          stopping = true;
+          throw error;
+        }),
+      ),
+    );
+    const failure = ended.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure !== undefined) throw failure.reason;
 
     // The new generation is complete: readers switch to it.
     await this.registry.promote(this.projection.name, this.projection.version);

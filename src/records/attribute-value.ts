@@ -39,6 +39,9 @@ export interface Item {
 /** DynamoDB allows 32 levels of nesting; anything deeper is hostile input, refused before it exhausts the stack. */
 export const DYNAMODB_MAX_NESTING_DEPTH = 32;
 
+/** DynamoDB's attribute types: the keys an attribute value may carry, set or (from other serializers) null. */
+const TYPE_NAMES: ReadonlySet<string> = new Set(['S', 'N', 'B', 'BOOL', 'NULL', 'L', 'M', 'SS', 'NS', 'BS']);
+
 const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
@@ -98,11 +101,12 @@ function decodeValue(value: unknown, depth: number): ItemValue {
     type = name;
     count += 1;
   }
-  if (count !== 1 || type === undefined) {
-    throw new NestedFailure(
-      `an attribute value must have exactly one type, found ${count === 0 ? 'none' : Object.keys(value).join(', ')}`,
-      '',
-    );
+  // The Go and Java Lambda libraries write every type key, all but one null: a null type is no type. Only a
+  // value with several keys pays for looking.
+  if (count !== 1) type = onlyRealType(value);
+  if (type === undefined) {
+    const found = realTypes(value);
+    throw new NestedFailure(`an attribute value must have exactly one type, found ${found.length === 0 ? 'none' : found.join(', ')}`, '');
   }
   const inner: unknown = value[type];
   switch (type) {
@@ -150,6 +154,16 @@ function decodeValue(value: unknown, depth: number): ItemValue {
     default:
       throw new NestedFailure(`unknown attribute type "${truncate(type)}"`, '');
   }
+}
+
+/** The keys that carry a type: all but null ones of DynamoDB's type names (an unknown key counts, to be refused). */
+function realTypes(value: Record<string, unknown>): string[] {
+  return Object.keys(value).filter((name) => value[name] !== null || !TYPE_NAMES.has(name));
+}
+
+function onlyRealType(value: Record<string, unknown>): string | undefined {
+  const found = realTypes(value);
+  return found.length === 1 ? found[0] : undefined;
 }
 
 function decodeMap(map: Record<string, unknown>, depth: number): Item {
