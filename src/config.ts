@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { StreamfoldError } from './errors.js';
 
 /** The tables streamfold uses when the configuration names none. */

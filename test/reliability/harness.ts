@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { StreamConsumer } from '../../src/consumer.js';
 import { silentLogger } from '../../src/logging.js';
-import type { Difference } from '../../src/local/orders-truth.js';
+import type { Difference } from '../../demo/orders-truth.js';
 import { differencesFromTruth } from '../support/expectations.js';
-import { seededRandom } from '../../src/local/random.js';
+import { seededRandom } from '../../src/testing/random.js';
 import type { ReadModelReader, ReadModelStore } from '../../src/projection/ports.js';
 import { ProjectionRuntime } from '../../src/projection/runtime.js';
 import { Rebuilder } from '../../src/rebuild/rebuilder.js';

@@ -6,7 +6,7 @@ import { readAllRows } from '../../src/projection/read-model.js';
 import { ProjectionRuntime } from '../../src/projection/runtime.js';
 import { MemoryDeadLetterStore } from '../../src/testing/memory-dead-letters.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineEventLog, defineEventProjection, type EventProjection } from '../../src/eventlog/define.js';
 import { Redriver } from '../../src/projection/redrive.js';
 import { OrderEvent, orderEvents, orderHistory, revenuePerDay } from '../../projections/event-sourced/index.js';
