@@ -1,6 +1,6 @@
 import { StreamfoldError } from './errors.js';
 import type { Logger } from './logging.js';
-import { embeddedMetrics } from './metrics.js';
+import { batchMetrics, writeToStdout, type MetricWriter } from './metrics.js';
 import type { FanOutDispatcher, Publishable } from './fanout/dispatcher.js';
 import type { EventLog } from './eventlog/define.js';
 import { orderByStream, type Misuse, type StreamBatch } from './eventlog/streams.js';
@@ -42,6 +42,13 @@ export interface BatchReport extends BatchResponse {
   readonly errors: readonly StreamfoldError[];
 }
 
+/** What the Lambda invocation tells the consumer, when there is one. */
+export interface InvocationContext {
+  /** Milliseconds left before Lambda stops the invocation (`context.getRemainingTimeInMillis`). */
+  readonly remainingTimeMs?: () => number;
+  readonly requestId?: string;
+}
+
 /**
  * A set of projections fed from the same records: the state projections, keyed by item and ordered by
  * stream sequence; or the projections of one event log, keyed by stream and ordered by version.
@@ -68,8 +75,12 @@ export class StreamConsumer {
     private readonly options: {
       readonly sourceTable?: string | undefined;
       readonly now?: () => number;
-      /** CloudWatch namespace of the embedded metrics logged after each batch; none are logged without one. */
+      /** CloudWatch namespace of the embedded metrics written after each batch; none are written without one. */
       readonly metricsNamespace?: string | undefined;
+      /** The `Consumer` dimension of the metrics (`STREAMFOLD_CONSUMER`). */
+      readonly consumerName?: string | undefined;
+      /** Where metric lines go; stdout by default. */
+      readonly writeMetric?: MetricWriter;
     } = {},
   ) {
     this.lanes = Array.isArray(runtime) ? runtime : [{ runtime: runtime as ProjectionRuntime }];
@@ -98,8 +109,10 @@ export class StreamConsumer {
   /**
    * Processes one batch. Records are DynamoDB stream records, or Kinesis records carrying DynamoDB change
    * records (told apart by their shape); either way the answer names records as Lambda knows them.
+   * `invocation` carries Lambda's remaining time and request id; nothing reads it yet (the deadline
+   * handling will).
    */
-  async process(records: readonly unknown[]): Promise<BatchReport> {
+  async process(records: readonly unknown[], invocation: InvocationContext = {}): Promise<BatchReport> {
     // Beside the batch, not before it: on a cold start it is one more round trip the answer need not wait for.
     const adopting = this.adoptGenerations();
     const decodeOptions = { table: this.options.sourceTable };
@@ -160,7 +173,7 @@ export class StreamConsumer {
       lagMs: Number.isFinite(newest) ? Math.max(0, (this.options.now ?? Date.now)() - newest) : undefined,
     };
     this.logger.info({ stats, lowestFailedIdentifier: lowestFailed }, 'batch processed');
-    this.logMetrics(results, dispatched?.parked ?? 0);
+    this.writeMetrics(results, dispatched?.parked ?? 0);
     await adopting;
     // Lambda restarts the shard from the lowest reported identifier: reporting one is enough, and what
     // follows it and was applied is skipped as stale on redelivery.
@@ -230,53 +243,13 @@ export class StreamConsumer {
     };
   }
 
-  /** One embedded-metric line per projection: applied, skipped, parked, failed, and lag. */
-  private logMetrics(results: readonly LaneResult[], fanOutParked: number): void {
+  /** The batch's embedded-metric lines, written past the logger so that no log level drops them. */
+  private writeMetrics(results: readonly LaneResult[], fanOutParked: number): void {
     const namespace = this.options.metricsNamespace;
     if (namespace === undefined) return;
     const now = (this.options.now ?? Date.now)();
-    // Parked records that belong to no one projection (unreadable keys, changes to event items, fan-out
-    // messages): counted under `(consumer)`, so the parked-records alarm sees them too.
-    const unattributed = fanOutParked + results.reduce((total, result) => total + result.unattributedParked, 0);
-    if (unattributed > 0) {
-      this.logger.info(
-        embeddedMetrics(namespace, { projection: '(consumer)', applied: 0, skipped: 0, parked: unattributed, failed: 0, lagMs: undefined }, now),
-        'metrics',
-      );
-    }
-    for (const result of results) {
-      const failed = result.notTaken.length + result.unplacedReported.length;
-      const byName = new Map<string, { applied: number; skipped: number; parked: number; newest: number | undefined }>();
-      for (const projection of result.projections) byName.set(projection, { applied: 0, skipped: 0, parked: 0, newest: undefined });
-      for (const outcome of result.outcomes) {
-        for (const counts of outcome.byProjection) {
-          const total = byName.get(counts.projection);
-          if (total === undefined) continue;
-          total.applied += counts.applied;
-          total.skipped += counts.skipped;
-          total.parked += counts.parked;
-          if (counts.newestTime !== undefined && (total.newest === undefined || counts.newestTime > total.newest)) total.newest = counts.newestTime;
-        }
-      }
-      for (const [projection, total] of byName) {
-        this.logger.info(
-          embeddedMetrics(
-            namespace,
-            {
-              projection,
-              applied: total.applied,
-              skipped: total.skipped,
-              parked: total.parked,
-              failed,
-              lagMs: total.newest === undefined ? undefined : Math.max(0, now - total.newest),
-              ...(result.isEventLog ? { openGaps: result.gaps.filter((gap) => gap.projection === projection).length } : {}),
-            },
-            now,
-          ),
-          'metrics',
-        );
-      }
-    }
+    const write = this.options.writeMetric ?? writeToStdout;
+    for (const line of batchMetrics(results, fanOutParked, { namespace, consumer: this.options.consumerName ?? 'default', now })) write(line);
   }
 
   /**
