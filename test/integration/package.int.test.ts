@@ -102,6 +102,21 @@ function expectedTotals(): string[] {
     .map(([key, total]) => `{"key":"${key}","value":{"amount":${total.amount},"orders":${total.orders}}}`);
 }
 
+interface Resource {
+  readonly Type: string;
+  readonly Properties: Record<string, any>;
+}
+
+/** The CommonJS app's synthesised template: its resources, the consumer's function and that function's bundle. */
+function synthesisedApp(project: string) {
+  const template = JSON.parse(readFileSync(join(project, 'cdk.out/Orders.template.json'), 'utf8')) as { Resources: Record<string, Resource> };
+  const resources = Object.values(template.Resources);
+  const fn = resources.find((resource) => resource.Type === 'AWS::Lambda::Function' && resource.Properties.Runtime === 'nodejs22.x');
+  if (fn === undefined) throw new Error('no Node.js 22 function in the template');
+  const bundle = join(project, 'cdk.out', `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`, 'index.mjs');
+  return { resources, fn, bundle };
+}
+
 const write = (path: string, text: string): void => {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text);
@@ -217,32 +232,23 @@ describe('the packed package', () => {
     // As `cdk init` made CommonJS apps: module commonjs, classic resolution of `streamfold/cdk`.
     write(
       join(cjs, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'commonjs', outDir: 'build', ...STRICT, skipLibCheck: true }, include: ['bin', 'projections.ts'] }),
+      JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'commonjs', esModuleInterop: true, outDir: 'build', ...STRICT, skipLibCheck: true }, include: ['bin', 'projections.ts'] }),
     );
     succeeded(await typescript(cjs, ['-p', '.']));
     const synthesised = succeeded(await command(process.execPath, ['build/bin/app.js'], { cwd: cjs }));
     expect(synthesised.stdout.trim().split('\n').pop()).toBe('orders');
 
-    const template = JSON.parse(readFileSync(join(cjs, 'cdk.out/Orders.template.json'), 'utf8')) as {
-      Resources: Record<string, { Type: string; Properties: Record<string, any> }>;
-    };
-    const resources = Object.values(template.Resources);
-    const fn = resources.find((resource) => resource.Type === 'AWS::Lambda::Function' && resource.Properties.Runtime === 'nodejs22.x');
-    expect(fn?.Properties.Environment.Variables.STREAMFOLD_CONSUMER).toBe('orders');
+    const { resources, fn, bundle } = synthesisedApp(cjs);
+    expect(fn.Properties.Environment.Variables.STREAMFOLD_CONSUMER).toBe('orders');
     expect(resources.find((resource) => resource.Type === 'AWS::Lambda::EventSourceMapping')?.Properties.MaximumRetryAttempts).toBe(5);
     expect(resources.filter((resource) => resource.Type === 'AWS::CloudWatch::Dashboard')).toHaveLength(1);
     // The generated entry is not among the app's sources.
     expect(readdirSync(join(cjs, 'node_modules/.cache/streamfold')).some((name) => name.startsWith('handler-'))).toBe(true);
-    const bundle = join(cjs, 'cdk.out', `asset.${fn?.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs');
     expect(statSync(bundle).size).toBeLessThan(400 * 1024);
   });
 
   it('the bundled function answers a batch on DynamoDB Local, its metric lines on stdout at LOG_LEVEL=warn', async () => {
-    const template = JSON.parse(readFileSync(join(cjs, 'cdk.out/Orders.template.json'), 'utf8')) as {
-      Resources: Record<string, { Type: string; Properties: Record<string, any> }>;
-    };
-    const fn = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Lambda::Function' && resource.Properties.Runtime === 'nodejs22.x');
-    const bundle = join(cjs, 'cdk.out', `asset.${fn?.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs');
+    const { bundle } = synthesisedApp(cjs);
     const tables = await freshTables(localClient());
     // As in Lambda: the SDK is not in the bundle but beside it (the CommonJS project's node_modules here).
     const script = `const { handler } = await import(${JSON.stringify(bundle)});
