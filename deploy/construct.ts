@@ -17,7 +17,19 @@ import { BUNDLE_TARGET, ESM_REQUIRE_BANNER, EXTERNAL_MODULES, writeHandlerEntry 
 import { addObservability } from './observability.js';
 
 /** Generated files go where tools keep caches, not among the user's sources. */
-const DEFAULT_ENTRY_DIRECTORY = join(process.cwd(), 'node_modules', '.cache', 'streamfold');
+const defaultEntryDirectory = (): string => join(process.cwd(), 'node_modules', '.cache', 'streamfold');
+
+/**
+ * Lambda's application log level for a `logLevel`: never above INFO, since metric lines carry no level and
+ * Lambda files them under INFO (a WARN filter would drop them); `LOG_LEVEL` does the rest of the filtering.
+ */
+const LAMBDA_LOG_LEVEL: Record<ConsumerLogLevel, lambda.ApplicationLogLevel> = {
+  trace: lambda.ApplicationLogLevel.TRACE,
+  debug: lambda.ApplicationLogLevel.DEBUG,
+  info: lambda.ApplicationLogLevel.INFO,
+  warn: lambda.ApplicationLogLevel.INFO,
+  error: lambda.ApplicationLogLevel.INFO,
+};
 
 export type ConsumerLogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
@@ -120,7 +132,7 @@ export class StreamfoldConsumer extends Construct {
     const metricsNamespace = props.metricsNamespace ?? 'streamfold';
     const logLevel = props.logLevel ?? 'info';
     this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: writeHandlerEntry(props.projections, props.entryDirectory ?? DEFAULT_ENTRY_DIRECTORY),
+      entry: writeHandlerEntry(props.projections, props.entryDirectory ?? defaultEntryDirectory()),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: props.architecture ?? lambda.Architecture.ARM_64,
@@ -129,8 +141,7 @@ export class StreamfoldConsumer extends Construct {
       role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      // Metric lines carry no level, and Lambda files them under INFO: a filter above INFO would drop them.
-      applicationLogLevelV2: logLevel === 'trace' ? lambda.ApplicationLogLevel.TRACE : logLevel === 'debug' ? lambda.ApplicationLogLevel.DEBUG : lambda.ApplicationLogLevel.INFO,
+      applicationLogLevelV2: LAMBDA_LOG_LEVEL[logLevel],
       bundling: {
         format: nodejs.OutputFormat.ESM,
         target: BUNDLE_TARGET,
