@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 import { createDynamoDbClient } from '../adapters/dynamodb/client.js';
 import { ensureTable, createStreamfoldTables } from '../adapters/dynamodb/tables.js';
 import { BUNDLE_TARGET, ESM_REQUIRE_BANNER, EXTERNAL_MODULES, writeHandlerEntry } from '../deploy/bundling.js';
-import { startDynamoDbLocal } from '../src/local/dynamodb-local.js';
+import { startDynamoDbLocal } from '../demo/dynamodb-local.js';
 
 /**
  * The bundle a user deploys, and its first answer: the bundle's size, then the time from a fresh process

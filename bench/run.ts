@@ -1,8 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createDynamoDbClient } from '../adapters/dynamodb/client.js';
-import { startDynamoDbLocal } from '../src/local/dynamodb-local.js';
-import { ordersDifferences, ordersTruth } from '../src/local/orders-truth.js';
-import { seededRandom } from '../src/local/random.js';
+import { startDynamoDbLocal } from '../demo/dynamodb-local.js';
+import { ordersDifferences, ordersTruth } from '../demo/orders-truth.js';
+import { seededRandom } from '../src/testing/random.js';
 import type { Projection } from '../src/projection/define.js';
 import examples from '../projections/index.js';
 import { customerTotals } from '../projections/customer-totals.js';

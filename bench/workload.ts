@@ -5,7 +5,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SourceTable } from '../adapters/dynamodb/source-table.js';
 import { DynamoDbStreamSource } from '../adapters/dynamodb/stream-source.js';
-import { applyWorkload, ordersWorkload, type WorkloadOperation } from '../src/local/orders-workload.js';
+import { applyWorkload, ordersWorkload, type WorkloadOperation } from '../demo/orders-workload.js';
 import { readStream } from '../src/local/shard-poller.js';
 
 export interface BenchWorkload {

@@ -1,3 +1,3 @@
 // `streamfold/cdk`: the AWS CDK construct. Only infrastructure code imports it; a Lambda bundle never does.
-export { StreamfoldConsumer, type StreamfoldConsumerProps } from './construct.js';
+export { StreamfoldConsumer, type ConsumerLogLevel, type StreamfoldConsumerProps } from './construct.js';
 export { writeHandlerEntry } from './bundling.js';

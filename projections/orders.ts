@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { exactInteger } from '../src/index.js';
 
 /** An item of the `Orders` source table. `amount` is integer cents and may exceed 2^53: it stays exact. */

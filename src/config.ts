@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { StreamfoldError } from './errors.js';
 
 /** The tables streamfold uses when the configuration names none. */
@@ -33,15 +33,22 @@ export const ConfigSchema = z.object({
   STREAMFOLD_MAX_ROUNDS: z.coerce.number().int().min(1).max(50).default(8),
   /** Time kept before Lambda's deadline: no round starts later, and what is left is reported for a retry. */
   STREAMFOLD_DEADLINE_MARGIN_MS: z.coerce.number().int().min(0).max(600_000).default(3_000),
-  /** CloudWatch namespace of the embedded metrics logged after each batch; `off` logs none. */
+  /** Set by Lambda: embedded-metric lines then go to stdout; elsewhere (CLI, tests) through the logger. */
+  AWS_LAMBDA_FUNCTION_NAME: z.string().min(1).optional(),
+  /** CloudWatch namespace of the embedded metrics written after each batch; `off` writes none. */
   STREAMFOLD_METRICS_NAMESPACE: z.string().min(1).max(255).default('streamfold'),
+  /** Defaults to the application log level of Lambda's advanced logging controls, else `info`. */
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
 
 export function loadConfig(environment: Record<string, string | undefined> = process.env): Config {
-  const parsed = ConfigSchema.safeParse(environment);
+  // Lambda sets AWS_LAMBDA_LOG_LEVEL (TRACE ... FATAL) when the function has an application log level.
+  const lambdaLevel = environment.AWS_LAMBDA_LOG_LEVEL?.toLowerCase();
+  const parsed = ConfigSchema.safeParse(
+    environment.LOG_LEVEL === undefined && lambdaLevel !== undefined ? { ...environment, LOG_LEVEL: lambdaLevel } : environment,
+  );
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   throw new StreamfoldError('CONFIGURATION', `invalid configuration: ${issue?.message ?? 'invalid'}`, {

@@ -1,6 +1,6 @@
 import { StreamfoldError } from './errors.js';
 import type { Logger } from './logging.js';
-import { embeddedMetrics } from './metrics.js';
+import { batchMetrics, writeToStdout, type MetricWriter } from './metrics.js';
 import type { FanOutDispatcher, Publishable } from './fanout/dispatcher.js';
 import { takeBatch, type LaneResult } from './projection/intake.js';
 import type { KeyOutcome, ProjectionRuntime } from './projection/runtime.js';
@@ -56,6 +56,10 @@ export interface ConsumerOptions {
   readonly metricsNamespace?: string | undefined;
   /** Near Lambda's deadline no new round starts: this much time is kept to answer (milliseconds). */
   readonly deadlineMarginMs?: number;
+  /** The `Consumer` dimension of the metrics (`STREAMFOLD_CONSUMER`). */
+  readonly consumerName?: string | undefined;
+  /** Where metric lines go; stdout by default. */
+  readonly writeMetric?: MetricWriter;
 }
 
 /** Kept from Lambda's deadline by default: a round under throttling, fan-out and the answer fit in it. */
@@ -102,6 +106,8 @@ export class StreamConsumer {
   /**
    * Processes one batch. Records are DynamoDB stream records, or Kinesis records carrying DynamoDB change
    * records (told apart by their shape); either way the answer names records as Lambda knows them.
+   * `invocation` carries Lambda's remaining time and request id; nothing reads it yet (the deadline
+   * handling will).
    */
   async process(records: readonly unknown[], invocation: InvocationContext = {}): Promise<BatchReport> {
     // Beside the batch, not before it: on a cold start it is one more round trip the answer need not wait for.
@@ -144,7 +150,7 @@ export class StreamConsumer {
     const lowestFailed = lowest(identifiers);
     const stats = this.statsOf(records.length, results, dispatched);
     this.logger.info({ stats, lowestFailedIdentifier: lowestFailed }, 'batch processed');
-    this.logMetrics(results, dispatched?.parked ?? 0);
+    this.writeMetrics(results, dispatched?.parked ?? 0);
     await adopting;
     // Lambda restarts the shard from the lowest reported identifier: reporting one is enough, and what
     // follows it and was applied is skipped as stale on redelivery.
@@ -171,38 +177,23 @@ export class StreamConsumer {
     };
   }
 
-  /** One embedded-metric line per projection: applied, skipped, parked, failed, and lag. */
-  private logMetrics(results: readonly LaneResult[], fanOutParked: number): void {
+  /** The batch's embedded-metric lines, written past the logger so that no log level drops them. */
+  private writeMetrics(results: readonly LaneResult[], fanOutParked: number): void {
     const namespace = this.options.metricsNamespace;
     if (namespace === undefined) return;
     const now = (this.options.now ?? Date.now)();
-    // Parked records that belong to no one projection (unreadable keys, changes to event items, fan-out
-    // messages): counted under `(consumer)`, so the parked-records alarm sees them too.
-    const unattributed = fanOutParked + results.reduce((total, result) => total + result.unattributedParked, 0);
-    if (unattributed > 0) {
-      this.logger.info(embeddedMetrics(namespace, { projection: '(consumer)', applied: 0, skipped: 0, parked: unattributed, failed: 0, lagMs: undefined }, now), 'metrics');
-    }
-    for (const result of results) {
-      const failed = result.notTaken.length + result.unplacedReported.length;
-      const byName = new Map<string, { applied: number; skipped: number; parked: number; newest: number | undefined }>();
-      for (const projection of result.runtime.projections) byName.set(projection.name, { applied: 0, skipped: 0, parked: 0, newest: undefined });
-      for (const outcome of result.outcomes) {
-        for (const counts of outcome.byProjection) {
-          const total = byName.get(counts.projection);
-          if (total === undefined) continue;
-          total.applied += counts.applied;
-          total.skipped += counts.skipped;
-          total.parked += counts.parked;
-          if (counts.newestTime !== undefined && (total.newest === undefined || counts.newestTime > total.newest)) total.newest = counts.newestTime;
-        }
-      }
-      const isEventLog = result.runtime.lane.kind === 'event-log';
-      for (const [projection, total] of byName) {
-        const lagMs = total.newest === undefined ? undefined : Math.max(0, now - total.newest);
-        const openGaps = isEventLog ? { openGaps: result.gaps.filter((gap) => gap.projection === projection).length } : {};
-        this.logger.info(embeddedMetrics(namespace, { projection, applied: total.applied, skipped: total.skipped, parked: total.parked, failed, lagMs, ...openGaps }, now), 'metrics');
-      }
-    }
+    const write = this.options.writeMetric ?? writeToStdout;
+    const lanes = results.map((result) => ({
+      isEventLog: result.runtime.lane.kind === 'event-log',
+      projections: result.runtime.projections.map((projection) => projection.name),
+      outcomes: result.outcomes,
+      notTaken: result.notTaken,
+      unplacedReported: result.unplacedReported,
+      misuseReported: result.misuseReported,
+      gaps: result.gaps,
+      unattributedParked: result.unattributedParked,
+    }));
+    for (const line of batchMetrics(lanes, fanOutParked, { namespace, consumer: this.options.consumerName ?? 'default', now })) write(line);
   }
 
   /**

@@ -17,6 +17,7 @@ import { defineFanOut, type FanOut } from './fanout/define.js';
 import { FanOutDispatcher, type FanOutRoute } from './fanout/dispatcher.js';
 import { createLogger, type Logger } from './logging.js';
 import { runtimesOf } from './lanes.js';
+import { writeToStdout, type MetricWriter } from './metrics.js';
 import type { AnyProjection } from './projection/kinds.js';
 import type { DeadLetterStore, ReadModelStore } from './projection/ports.js';
 import { Redriver } from './projection/redrive.js';
@@ -29,6 +30,8 @@ export interface ConsumerOverrides {
   readonly config?: Partial<Config>;
   readonly environment?: Record<string, string | undefined>;
   readonly logger?: Logger;
+  /** Where embedded-metric lines go: by default stdout in Lambda, the logger (at info) elsewhere. */
+  readonly writeMetric?: MetricWriter;
   readonly dynamoDbClient?: DynamoDBClient;
   readonly store?: ReadModelStore;
   /** A dead-letter store, or `null` to report poison records as failed instead of parking them. */
@@ -125,6 +128,10 @@ export function buildContainer(projections: readonly AnyProjection[], overrides:
             sourceTable: config.STREAMFOLD_SOURCE_TABLE,
             metricsNamespace: config.STREAMFOLD_METRICS_NAMESPACE === 'off' ? undefined : config.STREAMFOLD_METRICS_NAMESPACE,
             deadlineMarginMs: config.STREAMFOLD_DEADLINE_MARGIN_MS,
+            consumerName: config.STREAMFOLD_CONSUMER,
+            writeMetric:
+              overrides.writeMetric ??
+              (config.AWS_LAMBDA_FUNCTION_NAME === undefined ? (line) => logger.info(line, 'metrics') : writeToStdout),
           }),
         [TOKENS.config, TOKENS.lanes, TOKENS.logger, TOKENS.fanOut, TOKENS.registry],
       );

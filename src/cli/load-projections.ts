@@ -23,10 +23,7 @@ export async function loadModule(modulePath: string): Promise<{ projections: Any
   if (!existsSync(path)) {
     throw new StreamfoldError('CONFIGURATION', `no projections module at ${path}`, { field: '--projections' });
   }
-  if (TYPESCRIPT.test(path)) {
-    const { register } = await import('tsx/esm/api');
-    register();
-  }
+  if (TYPESCRIPT.test(path)) await loadTypeScript(modulePath);
   const exports = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   const collected = collectModule(exports);
   if (collected.projections.length === 0) {
@@ -35,6 +32,22 @@ export async function loadModule(modulePath: string): Promise<{ projections: Any
     });
   }
   return collected;
+}
+
+/** tsx (an optional peer dependency) lets Node.js import TypeScript; without it, say what to do. */
+async function loadTypeScript(modulePath: string): Promise<void> {
+  let tsx: { register(): unknown };
+  try {
+    tsx = await import('tsx/esm/api');
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new StreamfoldError(
+      'CONFIGURATION',
+      `${modulePath} is TypeScript, and loading it needs tsx: install it (npm install --save-dev tsx), or point --projections at the compiled JavaScript`,
+      { field: '--projections', cause: error },
+    );
+  }
+  tsx.register();
 }
 
 /** The projection of that name; of several versions, the newest. */

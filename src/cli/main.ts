@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { errorMessage } from '../errors.js';
 import { toExactJson } from '../json.js';
+import { packageVersion } from '../version.js';
 import { createLogger, type LogLevel } from '../logging.js';
 import { dump } from './dump.js';
 import { formatRedrive, listParked, redriveParked } from './parked.js';
@@ -32,6 +33,7 @@ function withConnection(command: Command): Command {
 export function program(out: (text: string) => void = (text) => process.stdout.write(`${text}\n`)): Command {
   const root = new Command('streamfold')
     .description('Turn DynamoDB Streams into read models')
+    .version(packageVersion())
     .option('--log-level <level>', 'pino log level, logs go to stderr', 'warn')
     .showHelpAfterError()
     .exitOverride();

@@ -2,16 +2,17 @@ import type { DynamoDbReadModelStore } from '../../adapters/dynamodb/store.js';
 import type { BatchReport } from '../consumer.js';
 import { compose, type AnyProjection, type ConsumerOverrides } from '../container.js';
 import { StreamfoldError } from '../errors.js';
+import { withLogFields } from '../logging.js';
 import { DynamoDBStreamEventSchema, type BatchResponse } from '../records/stream-record.js';
 
 export interface HandlerOptions extends ConsumerOverrides {
   readonly projections: readonly AnyProjection[];
 }
 
-/** What the handler reads of Lambda's context object. */
+/** What the handler reads of Lambda's context object (`Context` of `@types/aws-lambda` has these). */
 export interface LambdaContext {
+  readonly awsRequestId: string;
   getRemainingTimeInMillis(): number;
-  readonly awsRequestId?: string;
 }
 
 export interface StreamHandler {
@@ -25,22 +26,28 @@ export interface StreamHandler {
 
 /**
  * A Lambda handler for a DynamoDB stream event source mapping with `ReportBatchItemFailures` on. Call it
- * at module scope: the consumer and its clients are built once per container, not per invocation.
+ * at module scope: the consumer and its clients are built once per container, not per invocation. Every
+ * log line of an invocation carries its `requestId`, and `coldStart: true` on the container's first.
  */
 export function createHandler(options: HandlerOptions): StreamHandler {
   const { consumer, dynamoDbStore } = compose(options.projections, options);
+  let invoked = false;
   const invoke = async (event: unknown, context?: LambdaContext): Promise<BatchReport> => {
-    const parsed = DynamoDBStreamEventSchema.safeParse(event);
-    if (!parsed.success) {
-      // Not a stream batch at all: failing the invocation is the only honest answer.
-      throw new StreamfoldError('MALFORMED_RECORD', 'the event is not a DynamoDB stream batch: Records is missing', {
-        cause: parsed.error,
+    const coldStart = !invoked;
+    invoked = true;
+    const requestId = context?.awsRequestId;
+    return withLogFields({ ...(requestId === undefined ? {} : { requestId }), coldStart }, () => {
+      const parsed = DynamoDBStreamEventSchema.safeParse(event);
+      if (!parsed.success) {
+        // Not a stream batch at all: failing the invocation is the only honest answer.
+        throw new StreamfoldError('MALFORMED_RECORD', 'the event is not a DynamoDB stream batch: Records is missing', {
+          cause: parsed.error,
+        });
+      }
+      return consumer.process(parsed.data.Records, {
+        ...(requestId === undefined ? {} : { requestId }),
+        ...(context === undefined ? {} : { remainingTimeMs: () => context.getRemainingTimeInMillis() }),
       });
-    }
-    // Lambda's deadline bounds every retry of the batch: before it, the unfinished keys are reported.
-    return consumer.process(parsed.data.Records, {
-      remainingTimeMs: context === undefined ? undefined : () => context.getRemainingTimeInMillis(),
-      requestId: context?.awsRequestId,
     });
   };
   const handler = async (event: unknown, context?: LambdaContext): Promise<BatchResponse> => {

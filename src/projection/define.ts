@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { StreamfoldError } from '../errors.js';
 import type { Item } from '../records/attribute-value.js';
 import type { ChangeKind } from '../records/change-event.js';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { StreamfoldError, isStreamfoldError } from '../errors.js';
 import { decodeItem, isPlainRecord, type Item } from './attribute-value.js';
 import type { ChangeEvent, ChangeKind, ChangeSource, DecodeResult } from './change-event.js';

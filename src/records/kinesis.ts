@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { StreamfoldError } from '../errors.js';
 import { isPlainRecord } from './attribute-value.js';
 import type { DecodeResult } from './change-event.js';

@@ -2,7 +2,7 @@ import { chunk } from '../concurrency.js';
 import { StreamConsumer } from '../consumer.js';
 import { toExactJson } from '../json.js';
 import { silentLogger } from '../logging.js';
-import { seededRandom, shuffle } from '../local/random.js';
+import { seededRandom, shuffle } from './random.js';
 import type { Projection } from '../projection/define.js';
 import type { ReadModelRow } from '../projection/ports.js';
 import { readAllRows } from '../projection/read-model.js';

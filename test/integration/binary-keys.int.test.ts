@@ -9,7 +9,7 @@ import { tableConfig } from '../../src/config.js';
 import { compose } from '../../src/container.js';
 import { defineEventLog, defineEventProjection } from '../../src/eventlog/define.js';
 import { silentLogger } from '../../src/logging.js';
-import { seededRandom } from '../../src/local/random.js';
+import { seededRandom } from '../../src/testing/random.js';
 import { defineProjection, generationOf, type Projection } from '../../src/projection/define.js';
 import { readAllRows } from '../../src/projection/read-model.js';
 import type { ScanPage, SourceScanner } from '../../src/rebuild/ports.js';

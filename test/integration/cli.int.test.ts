@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ordersWorkload } from '../../src/local/orders-workload.js';
-import { seededRandom, shuffle } from '../../src/local/random.js';
+import { ordersWorkload } from '../../demo/orders-workload.js';
+import { seededRandom, shuffle } from '../../src/testing/random.js';
 import { expectedTotalsLines as expectedLines } from '../support/expectations.js';
 import { localClient, localEndpoint, ordersWithRecords, uniqueName } from '../support/local-dynamodb.js';
 

@@ -8,14 +8,14 @@ import { DynamoDbStreamSource } from '../../adapters/dynamodb/stream-source.js';
 import { compose } from '../../src/container.js';
 import { defineEventLog, defineEventProjection, type EventProjection } from '../../src/eventlog/define.js';
 import { silentLogger } from '../../src/logging.js';
-import { orderEventsWorkload } from '../../src/local/order-events-workload.js';
-import { seededRandom, shuffle } from '../../src/local/random.js';
+import { orderEventsWorkload } from '../../demo/order-events-workload.js';
+import { seededRandom, shuffle } from '../../src/testing/random.js';
 import { readStream } from '../../src/local/shard-poller.js';
 import { readAllRows } from '../../src/projection/read-model.js';
 import { Rebuilder } from '../../src/rebuild/rebuilder.js';
 import { orderHistory, revenuePerDay } from '../../projections/event-sourced/index.js';
 import { batches } from '../support/consumers.js';
-import { eventDifferences, eventTruth } from '../../src/local/order-events-truth.js';
+import { eventDifferences, eventTruth } from '../../demo/order-events-truth.js';
 import { freshTables, localClient, localHandler, localStreams, uniqueName } from '../support/local-dynamodb.js';
 import { streamRecord, wire } from '../support/records.js';
 

@@ -1,6 +1,6 @@
 import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createReadModelClient } from '../../adapters/dynamodb/reader.js';
 import { defineProjection } from '../../src/projection/define.js';
 import { readAllRows } from '../../src/projection/read-model.js';

@@ -7,7 +7,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readAllRows } from '../../src/projection/read-model.js';
 import { deliverBatch, emptyTotals } from '../../src/local/lambda-driver.js';
-import { ordersWorkload } from '../../src/local/orders-workload.js';
+import { ordersWorkload } from '../../demo/orders-workload.js';
 import examples from '../../projections/index.js';
 import { batches } from '../support/consumers.js';
 import { expectMatchesTruth } from '../support/expectations.js';

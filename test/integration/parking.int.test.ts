@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TableNames } from '../../adapters/dynamodb/layout.js';
-import { ordersWorkload, type WorkloadOperation } from '../../src/local/orders-workload.js';
+import { ordersWorkload, type WorkloadOperation } from '../../demo/orders-workload.js';
 import { batches } from '../support/consumers.js';
 import { differencesFromTruth } from '../support/expectations.js';
 import { freshTables, localClient, localEndpoint, localHandler, ordersWithRecords } from '../support/local-dynamodb.js';

@@ -8,7 +8,7 @@ import { DynamoDbSourceScanner } from '../../adapters/dynamodb/scanner.js';
 import { DynamoDbStreamSource } from '../../adapters/dynamodb/stream-source.js';
 import { compose } from '../../src/container.js';
 import { silentLogger } from '../../src/logging.js';
-import { applyWorkload, ordersWorkload } from '../../src/local/orders-workload.js';
+import { applyWorkload, ordersWorkload } from '../../demo/orders-workload.js';
 import { followStream } from '../../src/local/shard-poller.js';
 import { defineProjection, generationOf, type Projection } from '../../src/projection/define.js';
 import { readAllRows } from '../../src/projection/read-model.js';

@@ -1,8 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { deliverBatch, emptyTotals } from '../../src/local/lambda-driver.js';
-import { ordersWorkload } from '../../src/local/orders-workload.js';
-import { seededRandom, shuffle } from '../../src/local/random.js';
+import { ordersWorkload } from '../../demo/orders-workload.js';
+import { seededRandom, shuffle } from '../../src/testing/random.js';
 import { defineProjection } from '../../src/projection/define.js';
 import { customerTotals } from '../../projections/customer-totals.js';
 import { orderStatusCounts } from '../../projections/order-status-counts.js';

@@ -1,8 +1,8 @@
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createReadModelClient } from '../../adapters/dynamodb/reader.js';
-import { ordersTruth } from '../../src/local/orders-truth.js';
-import { ordersWorkload } from '../../src/local/orders-workload.js';
+import { ordersTruth } from '../../demo/orders-truth.js';
+import { ordersWorkload } from '../../demo/orders-workload.js';
 import { defineProjection } from '../../src/projection/define.js';
 import { readAllRows } from '../../src/projection/read-model.js';
 import { customerTotals } from '../../projections/customer-totals.js';

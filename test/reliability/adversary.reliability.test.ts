@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { viewRowId, type CommitOutcome, type KeyWrite } from '../../src/projection/ports.js';
-import { ordersWorkload } from '../../src/local/orders-workload.js';
+import { ordersWorkload } from '../../demo/orders-workload.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
 import { localClient, ordersWithRecords } from '../support/local-dynamodb.js';
 import { runScenario, scenarios, type Workload } from './harness.js';

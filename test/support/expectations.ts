@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { ordersDifferences, ordersTruth, type Difference } from '../../src/local/orders-truth.js';
+import { ordersDifferences, ordersTruth, type Difference } from '../../demo/orders-truth.js';
 import { generationOf } from '../../src/projection/define.js';
 import type { ReadModelReader } from '../../src/projection/ports.js';
 import { readAllRows } from '../../src/projection/read-model.js';

@@ -1,6 +1,6 @@
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal, type LocalDynamoDb } from '../../src/local/dynamodb-local.js';
+import { startDynamoDbLocal, type LocalDynamoDb } from '../../demo/dynamodb-local.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

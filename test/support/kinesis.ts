@@ -1,4 +1,4 @@
-import { seededRandom } from '../../src/local/random.js';
+import { seededRandom } from '../../src/testing/random.js';
 
 /**
  * What Kinesis Data Streams for DynamoDB would deliver for these DynamoDB stream records: each change as

@@ -10,7 +10,7 @@ import { DynamoDbStreamSource } from '../../adapters/dynamodb/stream-source.js';
 import { createStreamfoldTables } from '../../adapters/dynamodb/tables.js';
 import { createHandler } from '../../src/lambda/handler.js';
 import { silentLogger } from '../../src/logging.js';
-import { applyWorkload, type WorkloadOperation } from '../../src/local/orders-workload.js';
+import { applyWorkload, type WorkloadOperation } from '../../demo/orders-workload.js';
 import { readStream } from '../../src/local/shard-poller.js';
 import type { AnyProjection } from '../../src/projection/kinds.js';
 import examples from '../../projections/index.js';

@@ -1,4 +1,4 @@
-import type { WorkloadOperation } from '../../src/local/orders-workload.js';
+import type { WorkloadOperation } from '../../demo/orders-workload.js';
 import { orderRecord, type TestOrder } from './records.js';
 
 /**

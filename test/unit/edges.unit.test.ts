@@ -2,7 +2,7 @@ import { SendMessageBatchCommand, SQSClient, type SendMessageBatchCommandInput }
 import { runtimesOf } from '../../src/lanes.js';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SqsPublisher } from '../../adapters/sqs/publisher.js';
 import { StreamConsumer } from '../../src/consumer.js';
 import { defineEventLog, defineEventProjection } from '../../src/eventlog/define.js';

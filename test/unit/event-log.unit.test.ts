@@ -6,7 +6,7 @@ import { silentLogger } from '../../src/logging.js';
 import { readAllRows } from '../../src/projection/read-model.js';
 import { MemoryDeadLetterStore } from '../../src/testing/memory-dead-letters.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineEventLog, defineEventProjection, type EventProjection } from '../../src/eventlog/define.js';
 import { OrderEvent, orderEvents, orderHistory, revenuePerDay } from '../../projections/event-sourced/index.js';
 import { streamRecord, wire } from '../support/records.js';

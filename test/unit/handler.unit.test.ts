@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { StreamConsumer } from '../../src/consumer.js';
 import { isStreamfoldError } from '../../src/errors.js';
 import { createHandler } from '../../src/lambda/handler.js';
 import { createLogger } from '../../src/logging.js';
@@ -21,6 +22,8 @@ function capturedLogger() {
   });
   return { logger: createLogger('info', sink), lines };
 }
+
+const lambdaContext = (awsRequestId: string, remainingMs: number) => ({ awsRequestId, getRemainingTimeInMillis: () => remainingMs });
 
 /** A handler on the in-memory store and dead-letter store, quiet unless told otherwise. */
 const memoryHandler = (options: Partial<Parameters<typeof createHandler>[0]> = {}) =>
@@ -52,7 +55,7 @@ describe('createHandler', () => {
     const response = await handler({ Records: [bad] });
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: '100000000000000000009' }]);
     await new Promise((resolve) => setImmediate(resolve));
-    const failure = lines.find((line) => line.level === 50);
+    const failure = lines.find((line) => line.level === 'ERROR');
     expect(failure).toMatchObject({
       projection: 'customer-totals',
       key: '{"orderId":{"S":"o-1"}}',
@@ -65,32 +68,141 @@ describe('createHandler', () => {
   });
 });
 
-describe('metrics', () => {
-  it('logs one embedded-metric line per projection after each batch', async () => {
+describe('logs for Lambda', () => {
+  it('writes the level as text and an RFC 3339 timestamp, which Lambda\'s log-level filtering reads', async () => {
     const { logger, lines } = capturedLogger();
-    const handler = memoryHandler({ environment: {}, logger });
+    await memoryHandler({ environment: {}, logger })({ Records: [orderRecord('100000000000000000001', order)] });
+    await new Promise((resolve) => setImmediate(resolve));
+    const processed = lines.find((line) => line.msg === 'batch processed');
+    expect(processed?.level).toBe('INFO');
+    expect(new Date(String(processed?.timestamp)).toISOString()).toBe(processed?.timestamp);
+  });
+
+  it('carries the request id on every line of an invocation, and the cold start on the first only', async () => {
+    const { logger, lines } = capturedLogger();
+    const withLogger = memoryHandler({ environment: {}, logger });
+    const batch = (sequence: string) => ({ Records: [orderRecord(sequence, order)] });
+    await withLogger(batch('100000000000000000001'), lambdaContext('request-1', 5_000));
+    await withLogger(batch('100000000000000000002'), lambdaContext('request-2', 5_000));
+    await new Promise((resolve) => setImmediate(resolve));
+    const processed = lines.filter((line) => line.msg === 'batch processed');
+    expect(processed.map((line) => [line.requestId, line.coldStart])).toEqual([
+      ['request-1', true],
+      ['request-2', false],
+    ]);
+  });
+
+  it("hands the consumer Lambda's remaining time and request id", async () => {
+    const process = vi.spyOn(StreamConsumer.prototype, 'process');
+    try {
+      let remaining = 9_000;
+      const context = { awsRequestId: 'request-9', getRemainingTimeInMillis: () => remaining };
+      await memoryHandler()({ Records: [orderRecord('100000000000000000001', order)] }, context);
+      const invocation = process.mock.calls[0]?.[1];
+      expect(invocation?.requestId).toBe('request-9');
+      remaining = 1_234;
+      expect(invocation?.remainingTimeMs?.()).toBe(1_234);
+    } finally {
+      process.mockRestore();
+    }
+  });
+});
+
+describe('metrics', () => {
+  /** A batch of three records: one applied, one duplicate of it, one that fails its schema. */
+  function batchWithOneBadRecord() {
     const bad = orderRecord('100000000000000000003', { ...order, orderId: 'o-3' });
     (bad.dynamodb as { NewImage: Record<string, unknown> }).NewImage.amount = { S: 'x' };
-    await handler({
-      Records: [orderRecord('100000000000000000001', order), orderRecord('100000000000000000001', order), bad],
-    });
-    await new Promise((resolve) => setImmediate(resolve));
-    const metrics = lines.filter((line) => line._aws !== undefined);
-    expect(metrics.map((line) => line.Projection)).toEqual(['customer-totals', 'order-status-counts', 'order-view']);
-    const totals = metrics[0] as Record<string, any>;
-    expect(totals._aws.CloudWatchMetrics[0]).toEqual({
-      Namespace: 'streamfold',
-      Dimensions: [['Projection'], []],
-      Metrics: [
-        { Name: 'RecordsApplied', Unit: 'Count' },
-        { Name: 'RecordsSkipped', Unit: 'Count' },
-        { Name: 'RecordsParked', Unit: 'Count' },
-        { Name: 'RecordsFailed', Unit: 'Count' },
-        { Name: 'LagMilliseconds', Unit: 'Milliseconds' },
-      ],
-    });
-    expect(totals).toMatchObject({ RecordsApplied: 1, RecordsParked: 1, RecordsFailed: 0 });
+    return { Records: [orderRecord('100000000000000000001', order), orderRecord('100000000000000000001', order), bad] };
+  }
+
+  function capturedMetrics() {
+    const documents: Record<string, any>[] = [];
+    return { documents, writeMetric: (document: Record<string, unknown>) => documents.push(document) };
+  }
+
+  it('writes one embedded-metric line per projection, per consumer and projection, and one for the consumer', async () => {
+    const { documents, writeMetric } = capturedMetrics();
+    await memoryHandler({ environment: { STREAMFOLD_CONSUMER: 'orders' }, writeMetric })(batchWithOneBadRecord());
+    expect(documents.map((line) => line.Projection)).toEqual(['customer-totals', 'order-status-counts', 'order-view', undefined]);
+    const totals = documents[0]!;
+    const metrics = [
+      { Name: 'RecordsApplied', Unit: 'Count' },
+      { Name: 'RecordsSkipped', Unit: 'Count' },
+      { Name: 'RecordsParked', Unit: 'Count' },
+      { Name: 'RecordsFailed', Unit: 'Count' },
+      { Name: 'LagMilliseconds', Unit: 'Milliseconds' },
+    ];
+    expect(totals._aws.CloudWatchMetrics).toEqual([
+      { Namespace: 'streamfold', Dimensions: [['Consumer', 'Projection']], Metrics: metrics },
+      { Namespace: 'streamfold', Dimensions: [['Consumer']], Metrics: metrics.filter((metric) => metric.Name !== 'RecordsFailed') },
+    ]);
+    expect(totals).toMatchObject({ Consumer: 'orders', Projection: 'customer-totals', RecordsApplied: 1, RecordsParked: 1, RecordsFailed: 0 });
     expect(totals.LagMilliseconds).toBeGreaterThan(0);
+    expect(documents[3]).toEqual({
+      _aws: {
+        Timestamp: expect.any(Number),
+        CloudWatchMetrics: [
+          {
+            Namespace: 'streamfold',
+            Dimensions: [['Consumer']],
+            Metrics: [
+              { Name: 'RecordsFailed', Unit: 'Count' },
+              { Name: 'RecordsParked', Unit: 'Count' },
+            ],
+          },
+        ],
+      },
+      Consumer: 'orders',
+      RecordsFailed: 0,
+      RecordsParked: 0,
+    });
+  });
+
+  it('counts a failed record once for the consumer, however many projections it failed', async () => {
+    const { documents, writeMetric } = capturedMetrics();
+    const report = await memoryHandler({ deadLetters: null, environment: {}, writeMetric }).invoke(batchWithOneBadRecord());
+    expect(report.stats.failed).toBe(1);
+    const perProjection = documents.filter((line) => line.Projection !== undefined);
+    expect(perProjection.map((line) => line.RecordsFailed)).toEqual([1, 1, 1]);
+    expect(documents.find((line) => line.Projection === undefined)).toMatchObject({ RecordsFailed: 1 });
+  });
+
+  it.each(['warn', 'silent'])('in Lambda, writes the lines to stdout at LOG_LEVEL=%s', async (level) => {
+    const written: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const handler = memoryHandler({ environment: { LOG_LEVEL: level, AWS_LAMBDA_FUNCTION_NAME: 'orders-consumer' } });
+      await handler(batchWithOneBadRecord(), lambdaContext('request-1', 5_000));
+    } finally {
+      write.mockRestore();
+    }
+    const lines = written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, any>);
+    const metrics = lines.filter((line) => line._aws !== undefined);
+    expect(metrics.map((line) => line.Projection)).toEqual(['customer-totals', 'order-status-counts', 'order-view', undefined]);
+    expect(metrics.every((line) => line.level === undefined)).toBe(true); // not log lines: no log level filters them
+    expect(lines.find((line) => line.msg === 'batch processed')).toBeUndefined(); // an info line: filtered out
+  });
+
+  it("keeps two consumers' metrics apart by the Consumer dimension", async () => {
+    const orders = capturedMetrics();
+    const billing = capturedMetrics();
+    await memoryHandler({ environment: { STREAMFOLD_CONSUMER: 'orders' }, writeMetric: orders.writeMetric })(batchWithOneBadRecord());
+    await memoryHandler({ environment: { STREAMFOLD_CONSUMER: 'billing' }, writeMetric: billing.writeMetric })(batchWithOneBadRecord());
+    const dimensionValues = (documents: Record<string, any>[]) =>
+      documents.flatMap((document) =>
+        (document._aws.CloudWatchMetrics as { Dimensions: string[][] }[]).flatMap((directive) =>
+          directive.Dimensions.map((dimensions) => dimensions.map((name) => `${name}=${document[name]}`).join(',')),
+        ),
+      );
+    const ofOrders = new Set(dimensionValues(orders.documents));
+    const ofBilling = new Set(dimensionValues(billing.documents));
+    expect([...ofOrders].every((dimensions) => dimensions.startsWith('Consumer=orders'))).toBe(true);
+    expect([...ofBilling].every((dimensions) => dimensions.startsWith('Consumer=billing'))).toBe(true);
+    expect([...ofOrders].filter((dimensions) => ofBilling.has(dimensions))).toEqual([]);
   });
 });
 
@@ -103,6 +215,11 @@ describe('configuration from the environment', () => {
       STREAMFOLD_CONCURRENCY: 4,
       LOG_LEVEL: 'info',
     });
+  });
+
+  it("takes the log level of Lambda's advanced logging controls unless LOG_LEVEL says otherwise", () => {
+    expect(loadConfig({ AWS_LAMBDA_LOG_LEVEL: 'DEBUG' }).LOG_LEVEL).toBe('debug');
+    expect(loadConfig({ AWS_LAMBDA_LOG_LEVEL: 'DEBUG', LOG_LEVEL: 'warn' }).LOG_LEVEL).toBe('warn');
   });
 
   it('refuses an invalid value, naming the variable', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodeCheckpoint, encodeCheckpoint } from '../../adapters/dynamodb/layout.js';
 import { defineProjection } from '../../src/projection/define.js';
 import { readAllRows } from '../../src/projection/read-model.js';

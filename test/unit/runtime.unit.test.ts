@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { ordersWorkload } from '../../src/local/orders-workload.js';
-import { seededRandom, shuffle } from '../../src/local/random.js';
+import * as z from 'zod';
+import { ordersWorkload } from '../../demo/orders-workload.js';
+import { seededRandom, shuffle } from '../../src/testing/random.js';
 import { defineProjection } from '../../src/projection/define.js';
 import { readAllRows } from '../../src/projection/read-model.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';

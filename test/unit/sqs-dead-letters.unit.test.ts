@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SqsDeadLetterStore } from '../../adapters/sqs/dead-letters.js';
 import { silentLogger } from '../../src/logging.js';
 import { defineProjection } from '../../src/projection/define.js';

@@ -1,4 +1,4 @@
-import { pick, seededRandom } from './random.js';
+import { pick, seededRandom } from '../src/testing/random.js';
 
 export type WorkloadOperation =
   | { readonly type: 'put'; readonly item: Record<string, unknown> }

@@ -1,4 +1,4 @@
-import { pick, seededRandom } from './random.js';
+import { pick, seededRandom } from '../src/testing/random.js';
 
 /** An event item of the `OrderEvents` table. */
 export interface OrderEventItem {

@@ -1,4 +1,4 @@
-import type { ReadModelRow } from '../projection/ports.js';
+import type { ReadModelRow } from '../src/projection/ports.js';
 
 /**
  * The event-sourced read models computed straight from a scan of the event table: each stream's events in

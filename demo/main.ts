@@ -1,21 +1,21 @@
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { createDynamoDbClient } from '../../adapters/dynamodb/client.js';
-import { SourceTable } from '../../adapters/dynamodb/source-table.js';
-import { DynamoDbStreamSource } from '../../adapters/dynamodb/stream-source.js';
-import { createStreamfoldTables } from '../../adapters/dynamodb/tables.js';
-import eventSourced from '../../projections/event-sourced/index.js';
-import exampleProjections from '../../projections/index.js';
-import { toExactJson } from '../json.js';
-import { createHandler } from '../lambda/handler.js';
-import { createLogger } from '../logging.js';
-import { readAllRows } from '../projection/read-model.js';
+import { createDynamoDbClient } from '../adapters/dynamodb/client.js';
+import { SourceTable } from '../adapters/dynamodb/source-table.js';
+import { DynamoDbStreamSource } from '../adapters/dynamodb/stream-source.js';
+import { createStreamfoldTables } from '../adapters/dynamodb/tables.js';
+import eventSourced from '../projections/event-sourced/index.js';
+import exampleProjections from '../projections/index.js';
+import { toExactJson } from '../src/json.js';
+import { createHandler } from '../src/lambda/handler.js';
+import { createLogger } from '../src/logging.js';
+import { readAllRows } from '../src/projection/read-model.js';
 import { startDynamoDbLocal } from './dynamodb-local.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { orderEventsWorkload } from './order-events-workload.js';
 import { eventDifferences, eventTruth } from './order-events-truth.js';
 import { applyWorkload, ordersWorkload } from './orders-workload.js';
 import { ordersDifferences, ordersTruth } from './orders-truth.js';
-import { pollStream } from './shard-poller.js';
+import { pollStream } from '../src/local/shard-poller.js';
 
 /**
  * The main job on the embedded default: DynamoDB Local, an `Orders` table with a stream, a seeded workload,
