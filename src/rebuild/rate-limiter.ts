@@ -2,7 +2,9 @@ import { sleep as defaultSleep, type Sleep } from '../retry.js';
 
 /**
  * A token bucket shared by a rebuild's segment workers, so that all of them together read at most `rate`
- * items a second, and the live table keeps its capacity.
+ * items a second, and the live table keeps its capacity. The bucket starts empty (a full one would let the
+ * first second's worth through at once, a quarter too fast over a short rebuild), and a page that came back
+ * shorter than asked gives its unused tokens back (a segment's last page, a page cut at 1 MB).
  */
 export class RateLimiter {
   private tokens: number;
@@ -14,7 +16,7 @@ export class RateLimiter {
     private readonly now: () => number = Date.now,
     private readonly sleep: Sleep = defaultSleep,
   ) {
-    this.tokens = rate;
+    this.tokens = 0;
     this.last = now();
   }
 
@@ -30,6 +32,11 @@ export class RateLimiter {
     });
     this.queue = turn.catch(() => undefined);
     return turn;
+  }
+
+  /** Returns tokens taken for items that were not read. */
+  giveBack(count: number): void {
+    if (count > 0) this.tokens = Math.min(this.rate, this.tokens + count);
   }
 
   private refill(): void {
