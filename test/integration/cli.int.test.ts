@@ -45,7 +45,8 @@ describe('streamfold replay and dump', () => {
     const tables = ['--read-model-table', uniqueName('rm'), '--checkpoint-table', uniqueName('cp')];
     const connection = ['--endpoint', localEndpoint(), ...tables];
     const replayed = await streamfold(['replay', '--projections', 'projections/index.ts', '--input', input, '--create-tables', ...connection]);
-    expect(replayed.stderr).not.toMatch(/streamfold:/);
+    // With --endpoint, stderr says where requests go (DynamoDB Local keeps one database per key and region).
+    expect(replayed.stderr.trim()).toMatch(/^streamfold: DynamoDB at http:\/\/127\.0\.0\.1:\d+, region \S+, access key \S+$/);
     expect(replayed.code).toBe(0);
     expect(replayed.stdout).toMatch(new RegExp(`replayed ${source.records.length} records`));
     expect(replayed.stdout).toMatch(new RegExp(`applied\\s+${source.records.length}`));
@@ -76,7 +77,7 @@ describe('streamfold replay and dump', () => {
     expect(dumped.stdout.trim().split('\n')).toEqual(expectedTotalsLines());
   });
 
-  it('with parking off, exits non-zero, naming the record, when records keep failing', async () => {
+  it('with parking off, exits 3, naming the record and its line, when records keep failing', async () => {
     const input = join(directory, 'bad.jsonl');
     const bad = structuredClone(source.records[0]) as { dynamodb: { NewImage: Record<string, unknown> } };
     bad.dynamodb.NewImage.amount = { S: 'lots' };
@@ -85,9 +86,9 @@ describe('streamfold replay and dump', () => {
       'replay', '--projections', 'projections/index.ts', '--input', input, '--create-tables', '--max-retries', '1',
       '--endpoint', localEndpoint(), '--read-model-table', uniqueName('rm'), '--checkpoint-table', uniqueName('cp'),
     ], { STREAMFOLD_PARKING: 'off' });
-    expect(replayed.code).toBe(1);
+    expect(replayed.code).toBe(3);
     expect(replayed.stdout).toMatch(/failed\s+1/);
-    expect(replayed.stdout).toMatch(/gave up at sequence \d+: image does not match the projection's schema/);
+    expect(replayed.stdout).toMatch(/bad\.jsonl line 1: gave up at sequence \d+: image does not match the projection's schema/);
     expect(replayed.stdout).toMatch(/field dynamodb\.NewImage\.amount/);
   });
 
