@@ -19,9 +19,13 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** A mistake on the command line that the parser cannot see (a value out of range, a missing `--yes`). */
 export class UsageError extends StreamfoldError {
+  /** The option at fault, kept out of the message (which names it already). */
+  readonly option: string | undefined;
+
   constructor(message: string, option?: string) {
-    super('CONFIGURATION', message, { field: option });
+    super('CONFIGURATION', message);
     this.name = 'UsageError';
+    this.option = option;
   }
 }
 
