@@ -59,6 +59,10 @@ export function program(output: Output = processOutput()): { readonly command: C
     .description('Turn DynamoDB Streams into read models')
     .version(packageVersion(), '-V, --version', 'print the version')
     .addOption(new Option('--log-level <level>', 'pino log level; logs go to stderr').choices(LOG_LEVELS).default('error'))
+    .configureOutput({
+      writeOut: (text) => output.line(text.replace(/\n$/, '')),
+      writeErr: (text) => output.notice(text.replace(/\n$/, '')),
+    })
     .showHelpAfterError()
     .exitOverride();
   const logger = (): Logger => createLogger(root.opts<{ logLevel: LogLevel }>().logLevel, pino.destination(2));

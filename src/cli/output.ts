@@ -36,7 +36,7 @@ interface Writable {
  * write; unhandled, it crashes the process with a stack trace. Here it closes the stream instead, and the
  * next write stops the command.
  */
-function guarded(stream: Writable): { write(text: string): void; closed(): boolean } {
+export function guarded(stream: Writable): { write(text: string): void; closed(): boolean } {
   let failure: NodeJS.ErrnoException | undefined;
   stream.on('error', (error) => {
     failure = error;

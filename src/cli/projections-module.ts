@@ -11,9 +11,14 @@ export async function projectionsModule(path: string): Promise<{ projections: An
   try {
     return await loadModule(path);
   } catch (error) {
-    if (isStreamfoldError(error)) throw error;
+    if (isStreamfoldError(error, 'CONFIGURATION')) throw error;
+    // What the module holds is wrong (no projection at all, two sharing a read model): say which module.
+    if (isStreamfoldError(error, 'INVALID_PROJECTION')) {
+      // The engine refuses an empty list before the loader's own check, which names the module, can run.
+      const detail = error.projection === undefined && /at least one projection/.test(error.detail) ? 'exports no projection (made with defineProjection)' : error.detail;
+      throw new StreamfoldError('INVALID_PROJECTION', `${path}: ${detail}`, { projection: error.projection, cause: error });
+    }
     throw new StreamfoldError('CONFIGURATION', `the projections module ${path} does not load: ${errorMessage(error)}`, {
-      field: '--projections',
       cause: error,
     });
   }
