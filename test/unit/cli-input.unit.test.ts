@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toLambdaRecord } from '../../src/cli/normalise-record.js';
 import { parseStreamInput } from '../../src/cli/stream-input.js';
@@ -107,5 +109,24 @@ describe('reading a records file', () => {
   it('names the line that is not JSON, and reads an empty input as no records', () => {
     expect(() => parseStreamInput(`${JSON.stringify(one('1'))}\n{"eventID": oops}\n`, 'r.jsonl')).toThrow(/r\.jsonl line 2 is not JSON/);
     expect(parseStreamInput('  \n', 'empty.jsonl')).toEqual([]);
+  });
+});
+
+describe('what `aws dynamodbstreams get-records` prints', () => {
+  // Printed by awscli 1.45 against DynamoDB Local, as it is (four records kept): with its default
+  // timestamps (epoch seconds as a float), and with `cli_timestamp_format = iso8601`, the default of CLI v2.
+  it.each(['get-records-cli-v1.json', 'get-records-iso8601.json'])('%s decodes record by record, each placed on its line', (file) => {
+    const text = readFileSync(join(import.meta.dirname, '../fixtures/aws-cli', file), 'utf8');
+    const read = parseStreamInput(text, file);
+    expect(read.map((entry) => (entry.record as { eventName: string }).eventName)).toEqual(['INSERT', 'INSERT', 'MODIFY', 'REMOVE']);
+    const lines = text.split('\n');
+    for (const entry of read) {
+      const record = entry.record as { eventID: string; eventSourceARN?: unknown; dynamodb: { ApproximateCreationDateTime: unknown } };
+      expect(record.dynamodb.ApproximateCreationDateTime).toBe(1_796_164_560);
+      expect(record.eventSourceARN).toBeUndefined();
+      expect(lines[Number(/line (\d+)/.exec(entry.origin)?.[1]) - 1]).toContain(record.eventID);
+      const decoded = decodeRecord(entry.record, 0);
+      expect(decoded.ok).toBe(true);
+    }
   });
 });
