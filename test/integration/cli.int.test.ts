@@ -1,32 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ordersWorkload } from '../../src/local/orders-workload.js';
 import { seededRandom, shuffle } from '../../src/local/random.js';
+import { streamfold as cli } from '../support/cli.js';
 import { expectedTotalsLines as expectedLines } from '../support/expectations.js';
 import { localClient, localEndpoint, ordersWithRecords, uniqueName } from '../support/local-dynamodb.js';
 
-const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '../../bin/streamfold.js');
-
-async function streamfold(
-  args: string[],
-  environment: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      maxBuffer: 16 * 1024 * 1024,
-      env: { ...process.env, ...environment },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const streamfold = (args: string[], env: Record<string, string> = {}) => cli(args, { env });
 
 let source: Awaited<ReturnType<typeof ordersWithRecords>>;
 let directory: string;

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
+import { CLI, streamfold as runCli } from '../support/cli.js';
 import { tableConfig } from '../../src/config.js';
-import { join } from 'node:path';
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TableNames } from '../../adapters/dynamodb/layout.js';
@@ -21,7 +21,6 @@ import { batches } from '../support/consumers.js';
 import { differencesFromTruth, expectedTotalsLines } from '../support/expectations.js';
 import { freshTables, localClient, localEndpoint, localHandler, localStreams, ordersWithRecords } from '../support/local-dynamodb.js';
 
-const CLI = join(import.meta.dirname, '../../bin/streamfold.js');
 let client: DynamoDBClient;
 
 beforeAll(() => {
@@ -183,15 +182,3 @@ describe('the rebuild and verify commands', () => {
     expect(verified.stdout).toMatch(/1 differences/);
   });
 });
-
-
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
