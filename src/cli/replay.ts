@@ -1,4 +1,4 @@
-import type { UsageSnapshot } from '../../adapters/dynamodb/usage.js';
+import { DynamoDbUsage, type UsageSnapshot } from '../../adapters/dynamodb/usage.js';
 import { chunk } from '../concurrency.js';
 import { compose } from '../container.js';
 import { createHandler } from '../lambda/handler.js';
@@ -49,10 +49,13 @@ export async function replay(options: ReplayOptions, logger: Logger, output: Out
   const { projections, fanOut } = await projectionsModule(options.projections);
   const read = await readStreamInput(options.input);
   const input = options.input === '-' ? 'stdin' : options.input;
+  if (read.length === 0) {
+    output.notice(`streamfold: ${input} holds no stream records: nothing to replay`);
+    return { input, totals: emptyTotals(), attributed: 0, unattributed: 0, problems: [], usage: new DynamoDbUsage().snapshot() };
+  }
   const connection = connect(options);
   await announce(connection, output);
   await prepareTables(connection, tablesOf(connection), options.createTables);
-  if (read.length === 0) output.notice(`streamfold: ${input} holds no stream records: nothing to replay`);
   const { records, attributed, refused } = await attributeToSourceTable(connection, read);
   if (refused > 0) {
     output.notice(

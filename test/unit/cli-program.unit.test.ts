@@ -1,4 +1,7 @@
 import { EventEmitter } from 'node:events';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { normaliseEndpoint } from '../../src/cli/connection.js';
 import { EXIT } from '../../src/cli/exit-codes.js';
@@ -49,6 +52,15 @@ describe('the command line, before any request is made', () => {
     const broken = await cli('dump', 'x', '--projections', 'test/fixtures/inventory/broken.ts');
     expect(broken.code).toBe(EXIT.ERROR);
     expect(broken.stderr).toMatch(/^streamfold: the projections module test\/fixtures\/inventory\/broken\.ts does not load: .*no-such-package/);
+  });
+
+  it('says so when the input holds no records, and asks nothing of DynamoDB', async () => {
+    const empty = join(await mkdtemp(join(tmpdir(), 'streamfold-empty-')), 'empty.jsonl');
+    await writeFile(empty, '\n\n');
+    const { code, stdout, stderr } = await cli('replay', '--projections', 'test/fixtures/inventory/strict.ts', '--input', empty, '--endpoint', 'localhost:1');
+    expect(code).toBe(EXIT.DONE);
+    expect(stderr).toBe(`streamfold: ${empty} holds no stream records: nothing to replay`);
+    expect(stdout).toMatch(/^replayed 0 records from /);
   });
 
   it('exits 1 with one line when nothing listens at the endpoint', async () => {
