@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { CLI, streamfold as runCli } from '../support/cli.js';
 import { tableConfig } from '../../src/config.js';
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +16,7 @@ import { Rebuilder } from '../../src/rebuild/rebuilder.js';
 import { verifyProjection } from '../../src/rebuild/verify.js';
 import examples from '../../projections/index.js';
 import { customerTotals } from '../../projections/customer-totals.js';
+import { CLI, runCli } from '../support/cli.js';
 import { batches } from '../support/consumers.js';
 import { differencesFromTruth, expectedTotalsLines } from '../support/expectations.js';
 import { freshTables, localClient, localEndpoint, localHandler, localStreams, ordersWithRecords } from '../support/local-dynamodb.js';
@@ -182,3 +182,4 @@ describe('the rebuild and verify commands', () => {
     expect(verified.stdout).toMatch(/1 differences/);
   });
 });
+

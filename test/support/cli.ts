@@ -20,6 +20,9 @@ export function streamfold(
   return finished(child);
 }
 
+/** Runs the streamfold CLI as a user would, and answers its exit code and output. */
+export const runCli = (args: readonly string[]): Promise<CliResult> => streamfold(args);
+
 /** Starts a command that runs until stopped (`run`, `capture --follow`). */
 export function startStreamfold(args: readonly string[], env: Record<string, string> = {}): ChildProcessWithoutNullStreams {
   return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
