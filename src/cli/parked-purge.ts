@@ -58,8 +58,9 @@ async function liftBlock(generation: string, keyId: string, deadLetters: DeadLet
     const entries = new Map([...checkpoint.entries, [generation, { ...entry, blockedAt: undefined }]]);
     const [outcome] = await store.commit([keyWrite(key, checkpoint, entries, [], [], [])]);
     if (outcome?.status === 'committed') return true;
-    if (outcome?.status === 'failed') {
-      logger.warn({ generation, key: key.id, err: outcome.error }, 'could not lift the block of a purged item');
+    // A conflict (the checkpoint moved) or a throttle: read again. Anything else will not pass by retrying.
+    if (outcome?.status !== 'conflict' && outcome?.status !== 'retry') {
+      logger.warn({ generation, key: key.id, outcome: outcome?.status }, 'could not lift the block of a purged item');
       return false;
     }
   }

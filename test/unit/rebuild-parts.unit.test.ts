@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { progressReporter } from '../../src/rebuild/progress.js';
 import { customerTotals } from '../../projections/customer-totals.js';
 import { silentLogger } from '../../src/logging.js';
-import { ProjectionRuntime } from '../../src/projection/runtime.js';
+import { compose } from '../../src/container.js';
 import { RateLimiter } from '../../src/rebuild/rate-limiter.js';
 import { Rebuilder, type RebuildProgress } from '../../src/rebuild/rebuilder.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
@@ -72,7 +72,7 @@ describe('the rebuild rate limiter', () => {
       status: { S: 'PLACED' },
       amount: { N: '1' },
     }));
-    const runtime = new ProjectionRuntime([customerTotals], new MemoryReadModelStore(), silentLogger);
+    const { runtime } = compose([customerTotals], { store: new MemoryReadModelStore(), deadLetters: null, logger: silentLogger });
     const rebuilder = new Rebuilder(customerTotals, runtime, new LimitScanner(source, ['orderId']), new MemoryRebuildStateStore(), new MemoryGenerationRegistry(), silentLogger, clock);
     const summary = await rebuilder.run({ segments, rate, pageSize });
     expect(summary.readThisRun).toBe(items);
