@@ -10,16 +10,18 @@ const KEYS_PER_READ = 100;
 /**
  * Whether a parked record is covered by its item's checkpoint, so that a redrive removes it without applying
  * it: the item has moved past it (it was skipped with `onPoison: 'skip'`, or applied by an earlier redrive
- * that stopped before removing it). The rule is the redriver's: on a state table, a record below the
- * sequence the item is blocked at (or, not blocked, below the last sequence taken); on an event log, a
- * version the stream's contiguous checkpoint has reached. `undefined` when it cannot be told (a record
- * with no readable key, or of a projection the module does not define).
+ * that stopped before removing it). The rule is the lanes' (`standing` on main after #10, which should
+ * replace this copy once both are merged): on a state table, a record the checkpoint has reached and that
+ * is not at or after the record the item is blocked at; on an event log, a version the stream's contiguous
+ * checkpoint has reached. `undefined` when it cannot be told (a record with no readable key, or of a
+ * projection the module does not define).
  */
 export function isCovered(record: ParkedRecord, projection: AnyProjection | undefined, entry: CheckpointEntry | undefined): boolean | undefined {
   if (projection === undefined) return undefined;
   if (entry === undefined) return false;
-  if (isStateProjection(projection)) return compareSequences(record.sequence, entry.blockedAt ?? entry.sequence) < 0;
-  return /^\d+$/.test(record.sequence) && BigInt(record.sequence) <= BigInt(entry.sequence);
+  if (!isStateProjection(projection)) return /^\d+$/.test(record.sequence) && BigInt(record.sequence) <= BigInt(entry.sequence);
+  if (compareSequences(record.sequence, entry.sequence) > 0) return false;
+  return entry.blockedAt === undefined || compareSequences(record.sequence, entry.blockedAt) < 0;
 }
 
 /** Each parked record with whether its checkpoint covers it, checkpoints read a hundred at a time. */
