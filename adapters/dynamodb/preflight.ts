@@ -17,11 +17,24 @@ export type TableCheck =
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
 const NETWORK_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'NetworkingError']);
 
-/** Why DynamoDB could not be reached at all (refused, unknown host, timed out), or `undefined` if it answered. */
+/**
+ * Why DynamoDB could not be reached at all (refused, unknown host, timed out), or what answered was not
+ * DynamoDB (an HTTP status with no DynamoDB error in it); `undefined` when DynamoDB itself answered.
+ */
 export function unreachableCause(error: unknown): string | undefined {
-  const failure = error as { code?: unknown; name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } } | null;
+  const failure = error as {
+    code?: unknown;
+    name?: unknown;
+    message?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+    $response?: { statusCode?: unknown };
+  } | null;
   if (failure === null || typeof failure !== 'object') return undefined;
-  if (typeof failure.$metadata?.httpStatusCode === 'number') return undefined;
+  if (failure.$response !== undefined && /Deserialization error/.test(String(failure.message))) {
+    return `it answered HTTP ${String(failure.$response.statusCode)} with a body that is not DynamoDB's`;
+  }
+  const status = failure.$metadata?.httpStatusCode;
+  if (typeof status === 'number') return failure.name === 'UnknownError' ? `it answered HTTP ${status}, not as DynamoDB does` : undefined;
   const code = typeof failure.code === 'string' ? failure.code : undefined;
   const name = typeof failure.name === 'string' ? failure.name : undefined;
   if ((code !== undefined && NETWORK_CODES.has(code)) || (name !== undefined && NETWORK_NAMES.has(name))) {

@@ -74,7 +74,7 @@ export function connect(options: ConnectionOptions): Connection {
  * so a table made under another region or key is invisible, and saying which are used explains it.
  */
 export async function describeConnection(connection: Connection): Promise<string> {
-  const region = await connection.client.config.region();
+  const region = await connection.client.config.region().catch(() => '(none: give --region)');
   let key: string;
   try {
     key = (await connection.client.config.credentials()).accessKeyId;
@@ -138,7 +138,7 @@ export async function reachable<Result>(connection: Connection, request: () => P
   } catch (error) {
     const cause = unreachableCause(error);
     if (cause === undefined) throw error;
-    const where = connection.endpoint ?? `DynamoDB in region ${(await connection.client.config.region()) || '(none)'}`;
+    const where = connection.endpoint ?? `DynamoDB in region ${await connection.client.config.region().catch(() => '(none)')}`;
     const hint = isLoopbackEndpoint(connection.endpoint) ? ': is DynamoDB Local running, on that port?' : '';
     throw new StreamfoldError('CONFIGURATION', `cannot reach ${where} (${cause})${hint}`, { cause: error });
   }

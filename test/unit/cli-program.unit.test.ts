@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { unreachableCause } from '../../adapters/dynamodb/preflight.js';
 import { normaliseEndpoint } from '../../src/cli/connection.js';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { run } from '../../src/cli/main.js';
@@ -79,6 +80,16 @@ describe('pieces of the CLI', () => {
     expect(normaliseEndpoint('127.0.0.1:8000/')).toBe('http://127.0.0.1:8000');
     expect(normaliseEndpoint('dynamodb.eu-west-1.amazonaws.com')).toBe('https://dynamodb.eu-west-1.amazonaws.com');
     expect(normaliseEndpoint('http://localhost:8000')).toBe('http://localhost:8000');
+  });
+
+  it('tells an endpoint that is not there, or not DynamoDB, from DynamoDB refusing a request', () => {
+    expect(unreachableCause(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe('connect ECONNREFUSED 127.0.0.1:1');
+    expect(unreachableCause(Object.assign(new Error('UnknownError'), { name: 'UnknownError', $metadata: { httpStatusCode: 404 } }))).toBe(
+      'it answered HTTP 404, not as DynamoDB does',
+    );
+    const html = Object.assign(new SyntaxError('Unexpected token \'<\'\n  Deserialization error: ...'), { $response: { statusCode: 501 } });
+    expect(unreachableCause(html)).toBe("it answered HTTP 501 with a body that is not DynamoDB's");
+    expect(unreachableCause(Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } }))).toBeUndefined();
   });
 
   it('stops writing, without a crash, once the reader of stdout has gone (EPIPE)', () => {
