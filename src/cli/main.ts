@@ -211,7 +211,8 @@ export function program(output: Output = processOutput()): { readonly command: C
           parked
             .command('redrive')
             .description('apply parked records again (after a fix), in order; remove those that apply')
-            .option('--projection <name>', 'only this projection'),
+            .option('--projection <name>', 'only this projection')
+            .option('--input <file>', 'fixed records (as replay reads them) to apply in place of the parked copies of the same eventID and sequence'),
         ),
       ),
     ),

@@ -13,6 +13,7 @@ import type { Output } from './output.js';
 import { withCoverage } from './parked-coverage.js';
 import { purgeParked, type PurgeResult } from './parked-purge.js';
 import { projectionsModule } from './projections-module.js';
+import { readStreamInput } from './stream-input.js';
 
 export interface ParkedOptions extends ConnectionOptions {
   readonly projections: string;
@@ -85,9 +86,34 @@ export async function listParked(options: ParkedOptions, logger: Logger, output:
   return records.length;
 }
 
-export async function redriveParked(options: ParkedOptions, logger: Logger, output: Output): Promise<RedriveResult> {
+export interface RedriveOptions extends ParkedOptions {
+  /** Records (as `replay` reads them) that take the place of the parked copies of the same eventID and sequence. */
+  readonly input?: string;
+}
+
+/**
+ * Applies parked records again. With `--input`, a parked record whose eventID and sequence are in the input
+ * is first replaced by the input's copy: when the records themselves were wrong (a hand-edited file), the
+ * fixed file is what gets applied, not the parked copies.
+ */
+export async function redriveParked(options: RedriveOptions, logger: Logger, output: Output): Promise<RedriveResult> {
+  const replacements = options.input === undefined ? undefined : await readStreamInput(options.input);
   const parking = await parkingOf(options, logger, output);
+  if (replacements !== undefined) {
+    const byPlace = new Map(replacements.map(({ record }) => [placeOfRecord(record), record]));
+    const replaced = (await selected(parking, options)).flatMap((parked) => {
+      const record = byPlace.get(`${parked.eventID ?? ''}\u0000${parked.sequence}`);
+      return record === undefined ? [] : [{ ...parked, record }];
+    });
+    await parking.deadLetters.park(replaced);
+    output.notice(`streamfold: ${replaced.length} parked records replaced by those of ${options.input === '-' ? 'stdin' : options.input}`);
+  }
   return parking.redriver.redrive(options.projection === undefined ? {} : { projection: options.projection });
+}
+
+function placeOfRecord(record: unknown): string {
+  const shaped = record as { eventID?: unknown; dynamodb?: { SequenceNumber?: unknown } } | null;
+  return `${String(shaped?.eventID ?? '')}\u0000${String(shaped?.dynamodb?.SequenceNumber ?? '')}`;
 }
 
 export interface PurgeOptions extends ParkedOptions {

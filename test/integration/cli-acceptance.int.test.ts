@@ -202,6 +202,30 @@ describe('streamfold on a table of its own, as the README tells it', () => {
     expect(rowsOf(await cli(['dump', 'units-per-category', '--projections', FIXED, ...tables.args]))).toEqual(expected);
   });
 
+  it('redrives a hand-made file\'s records from the fixed file, in place of the parked copies', async () => {
+    const tables = freshTables();
+    const quantity = (value: AttributeValue) => [
+      bulkRecord(1, { eventName: 'INSERT', quantity: value }),
+      bulkRecord(1, { eventName: 'MODIFY', quantity: { N: '8' }, sequence: 2, old: value }),
+    ];
+    const broken = join(directory, 'broken.jsonl');
+    const fixed = join(directory, 'fixed.jsonl');
+    await writeFile(broken, quantity({ S: '7' }).map((record) => JSON.stringify(record)).join('\n'));
+    await writeFile(fixed, quantity({ N: '7' }).map((record) => JSON.stringify(record)).join('\n'));
+    const replayed = await cli(['replay', '--projections', STRICT, '--input', broken, '--create-tables', ...tables.args]);
+    expect(replayed.code).toBe(3);
+    expect(replayed.stdout).toMatch(/broken\.jsonl line 1: parked: image does not match .*field dynamodb\.NewImage\.quantity/);
+    // The parked copies are the broken ones: a redrive alone cannot help; one from the fixed file does.
+    expect((await cli(['parked', 'redrive', '--projections', STRICT, ...tables.args])).code).toBe(3);
+    const redriven = await cli(['parked', 'redrive', '--projections', STRICT, '--input', fixed, '--json', ...tables.args]);
+    expect(redriven.code).toBe(0);
+    expect(redriven.stderr).toContain(`4 parked records replaced by those of ${fixed}`);
+    expect(JSON.parse(redriven.stdout)).toMatchObject({ stillParked: [] });
+    expect(jsonLines((await cli(['dump', 'stock-level', '--projections', STRICT, ...tables.args])).stdout)).toEqual([
+      { key: { sku: 'bulk-1', warehouse: 'W9' }, value: { category: 'bulk', quantity: 8 } },
+    ]);
+  });
+
   it('rebuilds version 2 of a projection into tables it creates, then readers use it', async () => {
     const items = await inventory.table.scan();
     const elsewhere = freshTables();
@@ -313,19 +337,26 @@ async function scanAll(table: string): Promise<Record<string, AttributeValue>[]>
   return Items ?? [];
 }
 
-function bulkRecord(index: number): Record<string, unknown> {
+/** A hand-made record of a `Bulk` table: an insert by default, or a change with its old quantity. */
+function bulkRecord(
+  index: number,
+  change: { eventName?: 'INSERT' | 'MODIFY'; quantity?: AttributeValue; old?: AttributeValue; sequence?: number } = {},
+): Record<string, unknown> {
   const keys = { sku: { S: `bulk-${index}` }, warehouse: { S: 'W9' } };
+  const image = (quantity: AttributeValue) => ({ ...keys, category: { S: 'bulk' }, quantity });
+  const sequence = change.sequence ?? 0;
   return {
-    eventID: `bulk-${index}`,
-    eventName: 'INSERT',
+    eventID: `bulk-${index}-${sequence}`,
+    eventName: change.eventName ?? 'INSERT',
     eventSource: 'aws:dynamodb',
     eventSourceARN: 'arn:aws:dynamodb:ddblocal:000000000000:table/Bulk/stream/2026-12-01T00:00:00.000',
     dynamodb: {
       ApproximateCreationDateTime: 1_796_000_000,
       Keys: keys,
-      NewImage: { ...keys, category: { S: 'bulk' }, quantity: { N: String(index) } },
-      SequenceNumber: String(1_000 + index).padStart(21, '0'),
-      StreamViewType: 'NEW_IMAGE',
+      NewImage: image(change.quantity ?? { N: String(index) }),
+      ...(change.old === undefined ? {} : { OldImage: image(change.old) }),
+      SequenceNumber: String(1_000 + index * 10 + sequence).padStart(21, '0'),
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
     },
   };
 }
