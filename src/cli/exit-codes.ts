@@ -9,7 +9,7 @@ export const EXIT = {
   DONE: 0,
   /** Could not finish: DynamoDB unreachable, a table missing, a module that does not load, bad input. */
   ERROR: 1,
-  /** The command line is wrong: an unknown command or option, a missing or invalid value, `purge` without `--yes`. */
+  /** The command line is wrong: an unknown command or option, a missing or invalid value, `purge` without `--yes`, a projection the module lacks. */
   USAGE: 2,
   /** Finished, but records are parked or failed, `verify` found drift, or event-stream gaps are open. */
   ATTENTION: 3,

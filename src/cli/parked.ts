@@ -8,11 +8,10 @@ import { isPlainRecord } from '../records/attribute-value.js';
 import { itemKeyFromAttributes, itemKeyFromKeys } from '../records/item-key.js';
 import { announce, connect, prepareTables, type ConnectionOptions } from './connection.js';
 import { UsageError } from './exit-codes.js';
-import { selectProjection } from './load-projections.js';
 import type { Output } from './output.js';
 import { withCoverage } from './parked-coverage.js';
 import { purgeParked, type PurgeResult } from './parked-purge.js';
-import { projectionsModule } from './projections-module.js';
+import { named, projectionsModule } from './projections-module.js';
 import { readStreamInput } from './stream-input.js';
 
 export interface ParkedOptions extends ConnectionOptions {
@@ -26,7 +25,7 @@ export interface ParkedOptions extends ConnectionOptions {
 
 async function parkingOf(options: ParkedOptions, logger: Logger, output: Output) {
   const { projections } = await projectionsModule(options.projections);
-  const selected = options.projection === undefined ? undefined : selectProjection(projections, options.projection);
+  const selected = options.projection === undefined ? undefined : named(projections, options.projection);
   const connection = connect(options);
   await announce(connection, output);
   const composition = compose(projections, { dynamoDbClient: connection.client, config: connection.config, logger });

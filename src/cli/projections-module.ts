@@ -1,6 +1,7 @@
 import { errorMessage, isStreamfoldError, StreamfoldError } from '../errors.js';
 import type { FanOut } from '../fanout/define.js';
 import type { AnyProjection } from '../projection/kinds.js';
+import { UsageError } from './exit-codes.js';
 import { loadModule, selectProjection } from './load-projections.js';
 
 /**
@@ -24,7 +25,16 @@ export async function projectionsModule(path: string): Promise<{ projections: An
   }
 }
 
-/** The module's projection of that name (the newest version of it). */
+/** The projection of that name (the newest version of it); a name the module lacks is a usage mistake. */
+export function named(projections: readonly AnyProjection[], name: string): AnyProjection {
+  try {
+    return selectProjection(projections, name);
+  } catch (error) {
+    throw isStreamfoldError(error, 'CONFIGURATION') ? new UsageError(error.detail, 'projection') : error;
+  }
+}
+
+/** The module's projection of that name. */
 export async function projectionOf(path: string, name: string): Promise<AnyProjection> {
-  return selectProjection((await projectionsModule(path)).projections, name);
+  return named((await projectionsModule(path)).projections, name);
 }

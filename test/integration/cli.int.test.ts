@@ -74,9 +74,9 @@ describe('streamfold replay and dump', () => {
     expect(replayed.stdout).toMatch(/field dynamodb\.NewImage\.amount/);
   });
 
-  it('exits non-zero with a clear message for an unknown projection', async () => {
+  it('exits 2 (a usage mistake) with a clear message for an unknown projection', async () => {
     const dumped = await streamfold(['dump', 'nope', '--projections', 'projections/index.ts', '--endpoint', localEndpoint()]);
-    expect(dumped.code).toBe(1);
+    expect(dumped.code).toBe(2);
     expect(dumped.stderr).toMatch(/no projection named "nope"; the module has customer-totals, order-status-counts, order-view/);
   });
 });
