@@ -1,6 +1,7 @@
 import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,
+  ExpiredIteratorException,
   GetRecordsCommand,
   GetShardIteratorCommand,
   type AttributeValue,
@@ -26,7 +27,12 @@ export class DynamoDbStreamSource implements StreamSource {
         new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: exclusiveStartShardId }),
       );
       for (const shard of StreamDescription?.Shards ?? []) {
-        if (shard.ShardId !== undefined) shards.push({ shardId: shard.ShardId, parentShardId: shard.ParentShardId });
+        if (shard.ShardId === undefined) continue;
+        shards.push({
+          shardId: shard.ShardId,
+          parentShardId: shard.ParentShardId,
+          closed: shard.SequenceNumberRange?.EndingSequenceNumber !== undefined,
+        });
       }
       exclusiveStartShardId = StreamDescription?.LastEvaluatedShardId;
     } while (exclusiveStartShardId !== undefined);
@@ -39,7 +45,7 @@ export class DynamoDbStreamSource implements StreamSource {
         StreamArn: streamArn,
         ShardId: shardId,
         ShardIteratorType: position.type,
-        SequenceNumber: position.type === 'AT_SEQUENCE_NUMBER' ? position.sequence : undefined,
+        SequenceNumber: 'sequence' in position ? position.sequence : undefined,
       }),
     );
     if (ShardIterator === undefined) throw new Error(`no iterator for shard ${shardId}`);
@@ -47,7 +53,13 @@ export class DynamoDbStreamSource implements StreamSource {
   }
 
   async read(iterator: string): Promise<RecordPage> {
-    const response = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: GET_RECORDS_MAX }));
+    let response;
+    try {
+      response = await this.client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: GET_RECORDS_MAX }));
+    } catch (error) {
+      if (error instanceof ExpiredIteratorException) return { records: [], nextIterator: undefined, expired: true };
+      throw error;
+    }
     return {
       records: (response.Records ?? []).map(toLambdaRecord),
       nextIterator: response.NextShardIterator ?? undefined,

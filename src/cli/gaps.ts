@@ -1,22 +1,24 @@
 import { DynamoDbReadModelStore } from '../../adapters/dynamodb/store.js';
-import { toExactJson } from '../json.js';
 import { isEventProjection } from '../eventlog/define.js';
 import { generationOf } from '../projection/define.js';
-import { connect, type ConnectionOptions } from './connection.js';
-import { loadProjections } from './load-projections.js';
+import { announce, connect, prepareTables, type ConnectionOptions } from './connection.js';
+import type { Output } from './output.js';
+import { projectionsModule } from './projections-module.js';
 
 /**
- * Prints every event stream whose projection waits for a missing version: the stream, the version missing,
- * the versions held behind it and for how long. Answers how many there are.
+ * Every event stream whose projection waits for a missing version: the stream, the version missing, the
+ * versions held behind it and for how long.
  */
-export async function listGaps(options: ConnectionOptions & { readonly projections: string }, write: (line: string) => void): Promise<number> {
-  const projections = (await loadProjections(options.projections)).filter(isEventProjection);
-  const { client, config, tables } = connect(options);
-  const store = new DynamoDbReadModelStore({ client, consumer: config.STREAMFOLD_CONSUMER, tables });
-  let count = 0;
+export async function listGaps(options: ConnectionOptions & { readonly projections: string }, output: Output): Promise<Record<string, unknown>[]> {
+  const projections = (await projectionsModule(options.projections)).projections.filter(isEventProjection);
+  const connection = connect(options);
+  await announce(connection, output);
+  await prepareTables(connection, ['checkpoints'], false);
+  const store = new DynamoDbReadModelStore({ client: connection.client, consumer: connection.config.STREAMFOLD_CONSUMER, tables: connection.tables });
+  const gaps: Record<string, unknown>[] = [];
   for await (const gap of store.openGaps(projections.map(generationOf))) {
-    write(toExactJson({ ...gap, openForMs: gap.since === undefined ? null : Date.now() - gap.since }));
-    count += 1;
+    gaps.push({ ...gap, openForMs: gap.since === undefined ? null : Date.now() - gap.since });
   }
-  return count;
+  if (projections.length === 0) output.notice(`streamfold: ${options.projections} has no event-log projection: there can be no gaps`);
+  return gaps;
 }

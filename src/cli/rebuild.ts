@@ -2,13 +2,16 @@ import { DynamoDbRebuildStateStore, DynamoDbGenerationRegistry } from '../../ada
 import { DynamoDbSourceScanner } from '../../adapters/dynamodb/scanner.js';
 import { DynamoDbReadModelStore } from '../../adapters/dynamodb/store.js';
 import { compose } from '../container.js';
+import { toExactJson } from '../json.js';
 import type { Logger } from '../logging.js';
 import { currentGeneration } from '../projection/read-model.js';
-import { progressReporter } from '../rebuild/progress.js';
-import { assertRebuildable, Rebuilder, type RebuildSummary } from '../rebuild/rebuilder.js';
-import { verifyProjection, type VerifyResult } from '../rebuild/verify.js';
-import { connect, type ConnectionOptions } from './connection.js';
-import { loadProjections, selectProjection } from './load-projections.js';
+import { progressBar, progressLine } from '../rebuild/progress.js';
+import { assertRebuildable, Rebuilder, type RebuildProgress, type RebuildSummary } from '../rebuild/rebuilder.js';
+import { verifyProjection, type Drift, type VerifyResult } from '../rebuild/verify.js';
+import { announce, connect, prepareTables, sourceTable, type ConnectionOptions } from './connection.js';
+import type { Output } from './output.js';
+import { progressPrinter } from './progress.js';
+import { projectionOf } from './projections-module.js';
 
 export interface RebuildCommandOptions extends ConnectionOptions {
   readonly projections: string;
@@ -17,12 +20,17 @@ export interface RebuildCommandOptions extends ConnectionOptions {
   readonly rate?: number;
   readonly pageSize: number;
   readonly restart: boolean;
+  readonly createTables: boolean;
 }
 
-export async function rebuild(name: string, options: RebuildCommandOptions, logger: Logger): Promise<RebuildSummary> {
-  const projection = selectProjection(await loadProjections(options.projections), name);
+export async function rebuild(name: string, options: RebuildCommandOptions, logger: Logger, output: Output): Promise<RebuildSummary> {
+  const projection = await projectionOf(options.projections, name);
   assertRebuildable(projection);
-  const { client, config, tables } = connect(options);
+  const connection = connect(options);
+  const { client, config, tables } = connection;
+  await announce(connection, output);
+  await sourceTable(connection, options.table);
+  await prepareTables(connection, ['readModels', 'checkpoints', 'parked'], options.createTables);
   // The rebuild folds through the same runtime, under the same consumer name, as the live consumer: that is
   // what lets the two write one generation at once.
   const { runtime } = compose([projection], { dynamoDbClient: client, config, logger });
@@ -39,8 +47,36 @@ export async function rebuild(name: string, options: RebuildCommandOptions, logg
     rate: options.rate,
     pageSize: options.pageSize,
     restart: options.restart,
-    onProgress: progressReporter(process.stderr),
+    onProgress: progressPrinter<RebuildProgress>(output.progress, { terminal: progressBar, plain: progressLine }),
   });
+}
+
+export function formatRebuild(summary: RebuildSummary, table: string): string {
+  return [
+    `rebuilt ${summary.generation} from ${table}: ${summary.readThisRun} items read by this run ` +
+      `(${summary.readInAll} in all${summary.resumed ? ', resumed' : ''}), ${summary.applied} applied, ` +
+      `${summary.skipped} already newer, ${summary.parked} parked; readers now use ${summary.generation}`,
+    `items read per segment: ${summary.segments.map((segment, index) => `${index}:${segment.read}`).join(' ')}; ` +
+      `${Math.round(summary.itemsPerSecond)} items/s over ${(summary.elapsedMs / 1000).toFixed(1)} s`,
+  ].join('\n');
+}
+
+export function rebuildJson(summary: RebuildSummary, table: string): Record<string, unknown> {
+  return {
+    projection: summary.projection,
+    generation: summary.generation,
+    table,
+    readThisRun: summary.readThisRun,
+    readInAll: summary.readInAll,
+    resumed: summary.resumed,
+    applied: summary.applied,
+    skipped: summary.skipped,
+    parked: summary.parked,
+    itemsPerSecond: summary.itemsPerSecond,
+    elapsedMs: summary.elapsedMs,
+    segments: summary.segments.map((segment) => segment.read),
+    current: summary.generation,
+  };
 }
 
 export interface VerifyCommandOptions extends ConnectionOptions {
@@ -49,9 +85,13 @@ export interface VerifyCommandOptions extends ConnectionOptions {
   readonly segments: number;
 }
 
-export async function verify(name: string, options: VerifyCommandOptions): Promise<VerifyResult> {
-  const projection = selectProjection(await loadProjections(options.projections), name);
-  const { client, config, tables } = connect(options);
+export async function verify(name: string, options: VerifyCommandOptions, output: Output): Promise<VerifyResult> {
+  const projection = await projectionOf(options.projections, name);
+  const connection = connect(options);
+  const { client, config, tables } = connection;
+  await announce(connection, output);
+  await sourceTable(connection, options.table);
+  await prepareTables(connection, ['readModels'], false);
   return verifyProjection({
     projection,
     scanner: new DynamoDbSourceScanner(client, options.table),
@@ -59,4 +99,31 @@ export async function verify(name: string, options: VerifyCommandOptions): Promi
     generation: await currentGeneration(new DynamoDbGenerationRegistry(client, tables.readModels), projection),
     segments: options.segments,
   });
+}
+
+/**
+ * A difference as `dump` prints rows: the key as the key itself (a group's name, a view's key attributes),
+ * not as a string of JSON. The drift's key is already exact JSON, so it goes in as it is.
+ */
+export function driftLine(drift: Drift): string {
+  return `{"key":${drift.key},"field":${JSON.stringify(drift.field)},"stored":${JSON.stringify(drift.stored)},"expected":${JSON.stringify(drift.expected)}}`;
+}
+
+export function formatVerify(result: VerifyResult): string {
+  return (
+    `verify ${result.generation}: ${result.itemsScanned} items scanned, ${result.expectedRows} rows expected, ` +
+    `${result.storedRows} stored, ${result.drift.length === 0 ? 'no drift' : `${result.drift.length} differences`}`
+  );
+}
+
+/** The verify summary as one JSON object, its differences' keys as `dump` prints them. */
+export function verifyJson(result: VerifyResult): string {
+  const head = toExactJson({
+    generation: result.generation,
+    itemsScanned: result.itemsScanned,
+    expectedRows: result.expectedRows,
+    storedRows: result.storedRows,
+    differences: result.drift.length,
+  });
+  return `${head.slice(0, -1)},"drift":[${result.drift.map(driftLine).join(',')}]}`;
 }

@@ -1,12 +1,17 @@
-import { createStreamfoldTables } from '../../adapters/dynamodb/tables.js';
-import type { UsageSnapshot } from '../../adapters/dynamodb/usage.js';
+import { DynamoDbUsage, type UsageSnapshot } from '../../adapters/dynamodb/usage.js';
 import { chunk } from '../concurrency.js';
+import { compose } from '../container.js';
 import { createHandler } from '../lambda/handler.js';
 import type { Logger } from '../logging.js';
 import { deliverBatch, emptyTotals, type DeliveryTotals } from '../local/lambda-driver.js';
-import { connect, type ConnectionOptions } from './connection.js';
-import { loadModule } from './load-projections.js';
-import { readRecordsFile } from './read-records.js';
+import type { ParkedRecord } from '../projection/ports.js';
+import { attributeToSourceTable } from './attribution.js';
+import { deliveryJson, deliveryLines } from './delivery-summary.js';
+import { announce, connect, prepareTables, type Connection, type ConnectionOptions, type StreamfoldTable } from './connection.js';
+import type { Output } from './output.js';
+import { progressPrinter } from './progress.js';
+import { projectionsModule } from './projections-module.js';
+import { readStreamInput, type InputRecord } from './stream-input.js';
 
 export interface ReplayOptions extends ConnectionOptions {
   readonly projections: string;
@@ -16,42 +21,166 @@ export interface ReplayOptions extends ConnectionOptions {
   readonly createTables: boolean;
 }
 
+/** A record that did not apply, placed in the input. */
+export interface ReplayProblem {
+  readonly origin: string;
+  readonly outcome: 'parked' | 'failed';
+  readonly sequence: string | undefined;
+  readonly eventID?: string | undefined;
+  readonly projection?: string | undefined;
+  readonly error: string;
+}
+
 export interface ReplaySummary {
+  readonly input: string;
   readonly totals: DeliveryTotals;
+  /** Records without an eventSourceARN attributed to the source table by their keys, and those refused. */
+  readonly attributed: number;
+  readonly unattributed: number;
+  readonly problems: readonly ReplayProblem[];
   readonly usage: UsageSnapshot;
 }
 
 /**
- * Runs a file of stream records through the handler Lambda runs, in Lambda-sized batches, retrying failed
- * records from the lowest failed sequence as Lambda would.
+ * Runs stream records through the handler Lambda runs, in Lambda-sized batches, retrying failed records
+ * from the lowest failed sequence as Lambda would.
  */
-export async function replay(options: ReplayOptions, logger: Logger): Promise<ReplaySummary> {
-  const { projections, fanOut } = await loadModule(options.projections);
-  const records = await readRecordsFile(options.input);
-  const { client, config, tables } = connect(options);
-  if (options.createTables) await createStreamfoldTables(client, tables);
-  const handler = createHandler({ projections, fanOut, dynamoDbClient: client, logger, config });
-  const totals = emptyTotals();
-  for (const batch of chunk(records, options.batchSize)) {
-    await deliverBatch(batch, (part) => handler.invoke({ Records: part }), options.maxRetries, totals);
+export async function replay(options: ReplayOptions, logger: Logger, output: Output): Promise<ReplaySummary> {
+  const { projections, fanOut } = await projectionsModule(options.projections);
+  const read = await readStreamInput(options.input);
+  const input = options.input === '-' ? 'stdin' : options.input;
+  if (read.length === 0) {
+    output.notice(`streamfold: ${input} holds no stream records: nothing to replay`);
+    return { input, totals: emptyTotals(), attributed: 0, unattributed: 0, problems: [], usage: new DynamoDbUsage().snapshot() };
   }
-  return { totals, usage: handler.store.usage.snapshot() };
+  const connection = connect(options);
+  await announce(connection, output);
+  await prepareTables(connection, tablesOf(connection), options.createTables);
+  const { records, attributed, refused } = await attributeToSourceTable(connection, read);
+  if (refused > 0) {
+    output.notice(
+      `streamfold: ${refused} records have no eventSourceARN and keys that are not those of ${connection.config.STREAMFOLD_SOURCE_TABLE}: they are refused (parked)`,
+    );
+  }
+  const started = Date.now();
+  const handler = createHandler({ projections, fanOut, dynamoDbClient: connection.client, logger, config: connection.config });
+  const totals = emptyTotals();
+  const progress = progressPrinter<DeliveryTotals & { done: boolean }>(
+    output.progress,
+    {
+      terminal: (now) =>
+        `replay ${input}: ${now.records} of ${records.length} records, ${now.applied} applied, ${now.parked} parked, ${now.failed} failed`,
+      plain: () => '',
+    },
+    { plainLines: false },
+  );
+  for (const batch of chunk(records, options.batchSize)) {
+    await deliverBatch(
+      batch.map((entry) => entry.record),
+      (part) => handler.invoke({ Records: part }),
+      options.maxRetries,
+      totals,
+    );
+    progress({ ...totals, done: totals.records === records.length });
+  }
+  const problems = [...failedProblems(totals, records), ...(totals.parked > 0 ? await parkedProblems(connection, projections, records, started) : [])];
+  return { input, totals, attributed, unattributed: refused, problems, usage: handler.store.usage.snapshot() };
 }
 
-export function formatReplaySummary({ totals, usage }: ReplaySummary): string {
-  const requests = Object.entries(usage.requests)
-    .map(([operation, count]) => `${operation} ${count}`)
-    .join(', ');
-  const lines = [
-    `replayed ${totals.records} records in ${totals.batches} batches (${totals.invocations} invocations)`,
-    `  applied   ${totals.applied}`,
-    `  parked    ${totals.parked}`,
-    `  skipped   ${totals.stale + totals.duplicates} (${totals.duplicates} duplicate in a batch, ${totals.stale} already applied or stale)`,
-    `  failed    ${totals.failed}`,
-    `  DynamoDB  ${usage.totalRequests} requests (${requests || 'none'}); ${usage.billedWriteUnits} write units as billed, ${usage.consumedReadUnits} read units consumed`,
-  ];
-  for (const abandoned of totals.abandoned) {
-    lines.push(`  gave up at sequence ${abandoned.sequence}: ${abandoned.error}`);
+/** The streamfold tables a replay writes: the parked-record table only when records are parked in it. */
+function tablesOf(connection: Connection): StreamfoldTable[] {
+  const { STREAMFOLD_PARKING, STREAMFOLD_PARKED_QUEUE_URL } = connection.config;
+  return STREAMFOLD_PARKING === 'on' && STREAMFOLD_PARKED_QUEUE_URL === undefined
+    ? ['readModels', 'checkpoints', 'parked']
+    : ['readModels', 'checkpoints'];
+}
+
+/** `sequence` → where in the input; `eventID` → where, for records without a readable sequence. */
+function placesOf(records: readonly InputRecord[]) {
+  const bySequence = new Map<string, string>();
+  const byEventID = new Map<string, string>();
+  for (const { record, origin } of records) {
+    const shaped = record as { eventID?: unknown; dynamodb?: { SequenceNumber?: unknown } } | null;
+    const sequence = shaped?.dynamodb?.SequenceNumber;
+    if (typeof sequence === 'string' && !bySequence.has(sequence)) bySequence.set(sequence, origin);
+    if (typeof shaped?.eventID === 'string' && !byEventID.has(shaped.eventID)) byEventID.set(shaped.eventID, origin);
   }
+  return {
+    of: (sequence: string | undefined, eventID?: string) =>
+      (eventID === undefined ? undefined : byEventID.get(eventID)) ?? (sequence === undefined ? undefined : bySequence.get(sequence)),
+  };
+}
+
+/** The input's own places instead of a batch's (`Records[33]` says nothing about the file). */
+const withoutBatchIndex = (message: string): string => message.replace(/Records\[\d+\]\./g, '');
+
+function failedProblems(totals: DeliveryTotals, records: readonly InputRecord[]): ReplayProblem[] {
+  const places = placesOf(records);
+  return totals.abandoned.map((abandoned) => ({
+    origin: places.of(abandoned.sequence) ?? 'the input',
+    outcome: 'failed',
+    sequence: abandoned.sequence,
+    error: withoutBatchIndex(abandoned.error),
+  }));
+}
+
+/** The records of this input parked during this replay, each with its place in the input and its error. */
+async function parkedProblems(
+  connection: Connection,
+  projections: Parameters<typeof compose>[0],
+  records: readonly InputRecord[],
+  since: number,
+): Promise<ReplayProblem[]> {
+  const { deadLetters } = compose(projections, { dynamoDbClient: connection.client, config: connection.config });
+  if (deadLetters === null) return [];
+  const places = placesOf(records);
+  const problems: ReplayProblem[] = [];
+  const cutoff = new Date(since - 1000).toISOString();
+  let parked: AsyncIterable<ParkedRecord>;
+  try {
+    parked = deadLetters.list();
+    for await (const record of parked) {
+      const origin = places.of(record.sequence, record.eventID);
+      if (origin === undefined || record.parkedAt < cutoff) continue;
+      problems.push({
+        origin,
+        outcome: 'parked',
+        sequence: record.sequence,
+        eventID: record.eventID,
+        projection: record.projection,
+        error: withoutBatchIndex(record.error.message),
+      });
+    }
+  } catch {
+    // A store that cannot be listed (an SQS queue being read by someone else): the counts still say it.
+    return problems;
+  }
+  return problems.sort((a, b) => a.origin.localeCompare(b.origin, undefined, { numeric: true }));
+}
+
+const SHOWN = 10;
+
+export function formatReplaySummary(summary: ReplaySummary): string {
+  const { totals } = summary;
+  const lines = [
+    `replayed ${totals.records} records from ${summary.input} in ${totals.batches} batches (${totals.invocations} invocations)`,
+    ...deliveryLines(totals, summary.usage),
+  ];
+  if (summary.attributed > 0) lines.push(`  ${summary.attributed} records without an eventSourceARN attributed to the source table by their keys`);
+  for (const problem of summary.problems.slice(0, SHOWN)) {
+    lines.push(`  ${problem.origin}: ${problem.outcome === 'failed' ? `gave up at sequence ${problem.sequence}` : 'parked'}: ${problem.error}`);
+  }
+  if (summary.problems.length > SHOWN) lines.push(`  … and ${summary.problems.length - SHOWN} more (streamfold parked list)`);
   return lines.join('\n');
+}
+
+/** The summary as one JSON object. */
+export function replaySummaryJson(summary: ReplaySummary): Record<string, unknown> {
+  return {
+    input: summary.input,
+    ...deliveryJson(summary.totals, summary.usage),
+    attributedToSourceTable: summary.attributed,
+    refusedWithoutTable: summary.unattributed,
+    problems: summary.problems,
+  };
 }

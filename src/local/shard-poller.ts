@@ -1,7 +1,8 @@
 import { chunk } from '../concurrency.js';
 import type { DeliveryTotals } from './lambda-driver.js';
 import { deliverBatch, emptyTotals, type BatchHandler } from './lambda-driver.js';
-import type { ShardInfo, StreamSource } from './ports.js';
+import type { StreamSource } from './ports.js';
+import { readShards } from './stream-reader.js';
 
 export interface PollOptions {
   readonly source: StreamSource;
@@ -21,54 +22,24 @@ export interface PollOptions {
  * horizon, parents before children, and hands the records to the handler in batches.
  */
 export async function pollStream(options: PollOptions): Promise<DeliveryTotals> {
-  const batchSize = options.batchSize ?? 100;
   const totals = emptyTotals();
   for await (const shard of readStream(options.source, options.streamArn, options.idleReads)) {
-    for (const batch of chunk(shard.records, batchSize)) {
-      await deliverBatch(batch, options.handle, options.maxRetries ?? 3, totals);
-    }
+    await deliverPage(shard.records, options, totals);
   }
   return totals;
 }
 
-/** Every record of every shard, shard by shard (parents first), in Lambda's record shape. */
+/** Every record of every shard, shard by shard (a parent before its children), in Lambda's record shape. */
 export async function* readStream(
   source: StreamSource,
   streamArn: string,
   idleReads = 3,
 ): AsyncGenerator<{ shardId: string; records: unknown[] }> {
-  for (const shard of parentsFirst(await source.shards(streamArn))) {
-    let iterator: string | undefined = await source.iterator(streamArn, shard.shardId, { type: 'TRIM_HORIZON' });
-    const records: unknown[] = [];
-    let empty = 0;
-    while (iterator !== undefined && empty < idleReads) {
-      const page = await source.read(iterator);
-      iterator = page.nextIterator;
-      empty = page.records.length === 0 ? empty + 1 : 0;
-      for (const record of page.records) records.push({ ...(record as object), eventSourceARN: streamArn });
-    }
-    yield { shardId: shard.shardId, records };
-  }
-}
-
-/** Lambda finishes a parent shard before its children; so does the poller. */
-export function parentsFirst(shards: readonly ShardInfo[]): ShardInfo[] {
-  const known = new Set(shards.map((shard) => shard.shardId));
-  const done = new Set<string>();
-  const ordered: ShardInfo[] = [];
-  let remaining = [...shards];
-  while (remaining.length > 0) {
-    const ready = remaining.filter(
-      (shard) => shard.parentShardId === undefined || !known.has(shard.parentShardId) || done.has(shard.parentShardId),
-    );
-    if (ready.length === 0) throw new Error('shard lineage has a cycle');
-    for (const shard of ready) {
-      ordered.push(shard);
-      done.add(shard.shardId);
-    }
-    remaining = remaining.filter((shard) => !done.has(shard.shardId));
-  }
-  return ordered;
+  const byShard = new Map<string, unknown[]>();
+  await readShards({ source, streamArn, from: 'TRIM_HORIZON', follow: false, idleReads }, async (page) => {
+    byShard.set(page.shardId, [...(byShard.get(page.shardId) ?? []), ...page.records]);
+  });
+  for (const [shardId, records] of byShard) yield { shardId, records };
 }
 
 export interface FollowOptions extends PollOptions {
@@ -86,27 +57,29 @@ export interface FollowOptions extends PollOptions {
  */
 export async function followStream(options: FollowOptions): Promise<DeliveryTotals> {
   const totals = emptyTotals();
-  const shards = parentsFirst(await options.source.shards(options.streamArn));
-  const iterators = await Promise.all(
-    shards.map((shard) => options.source.iterator(options.streamArn, shard.shardId, { type: options.from })),
-  );
-  options.onReading?.();
-  await Promise.all(
-    iterators.map(async (first) => {
-      let iterator: string | undefined = first;
-      while (iterator !== undefined) {
-        const page = await options.source.read(iterator);
-        iterator = page.nextIterator;
-        const records = page.records.map((record) => ({ ...(record as object), eventSourceARN: options.streamArn }));
-        for (const batch of chunk(records, options.batchSize ?? 100)) {
-          await deliverBatch(batch, options.handle, options.maxRetries ?? 3, totals);
-        }
-        if (records.length === 0) {
-          if (options.stop.stopped) return;
-          await new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? 50));
-        }
-      }
-    }),
+  await readShards(
+    {
+      source: options.source,
+      streamArn: options.streamArn,
+      from: options.from,
+      follow: true,
+      shouldStop: () => options.stop.stopped,
+      drainOnStop: true,
+      pauseMs: options.pauseMs ?? 50,
+      onReading: options.onReading,
+    },
+    (page) => deliverPage(page.records, options, totals),
   );
   return totals;
+}
+
+/** One read of a shard, delivered as Lambda would: in batches of at most `batchSize`. */
+export async function deliverPage(
+  records: readonly unknown[],
+  options: { readonly handle: BatchHandler; readonly batchSize?: number; readonly maxRetries?: number },
+  totals: DeliveryTotals,
+): Promise<void> {
+  for (const batch of chunk(records, options.batchSize ?? 100)) {
+    await deliverBatch(batch, options.handle, options.maxRetries ?? 3, totals);
+  }
 }

@@ -121,6 +121,7 @@ export class Rebuilder {
         if (current === undefined || current.done || stopping) return;
         await limiter?.take(pageSize);
         const page = await this.scanner.scan(segment, options.segments, current.lastKey, pageSize);
+        limiter?.giveBack(pageSize - page.items.length);
         const outcome = await this.applyPage(page.items, keyAttributes);
         applied += outcome.applied;
         parked += outcome.parked;

@@ -41,10 +41,13 @@ export function decodeRecord(
   const location = locate(record, index);
   try {
     const event = decodeValidRecord(record, index, location.key);
-    if (options.table !== undefined && event.source.table !== undefined && event.source.table !== options.table) {
+    if (options.table !== undefined && event.source.table !== options.table) {
+      // A record that names no table (no eventSourceARN) cannot be shown to be this table's: refused too.
       throw new StreamfoldError(
         'MALFORMED_RECORD',
-        `the record is from table ${event.source.table}; this consumer reads ${options.table}`,
+        event.source.table === undefined
+          ? `the record names no table (it has no eventSourceARN); this consumer reads ${options.table}`
+          : `the record is from table ${event.source.table}; this consumer reads ${options.table}`,
         { field: `Records[${index}].eventSourceARN` },
       );
     }

@@ -1,32 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ordersWorkload } from '../../demo/orders-workload.js';
 import { seededRandom, shuffle } from '../../src/testing/random.js';
+import { streamfold as cli } from '../support/cli.js';
 import { expectedTotalsLines as expectedLines } from '../support/expectations.js';
 import { localClient, localEndpoint, ordersWithRecords, uniqueName } from '../support/local-dynamodb.js';
 
-const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '../../bin/streamfold.js');
-
-async function streamfold(
-  args: string[],
-  environment: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      maxBuffer: 16 * 1024 * 1024,
-      env: { ...process.env, ...environment },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const streamfold = (args: string[], env: Record<string, string> = {}) => cli(args, { env });
 
 let source: Awaited<ReturnType<typeof ordersWithRecords>>;
 let directory: string;
@@ -45,7 +27,8 @@ describe('streamfold replay and dump', () => {
     const tables = ['--read-model-table', uniqueName('rm'), '--checkpoint-table', uniqueName('cp')];
     const connection = ['--endpoint', localEndpoint(), ...tables];
     const replayed = await streamfold(['replay', '--projections', 'projections/index.ts', '--input', input, '--create-tables', ...connection]);
-    expect(replayed.stderr).not.toMatch(/streamfold:/);
+    // With --endpoint, stderr says where requests go (DynamoDB Local keeps one database per key and region).
+    expect(replayed.stderr.trim()).toMatch(/^streamfold: DynamoDB at http:\/\/127\.0\.0\.1:\d+, region \S+, access key \S+$/);
     expect(replayed.code).toBe(0);
     expect(replayed.stdout).toMatch(new RegExp(`replayed ${source.records.length} records`));
     expect(replayed.stdout).toMatch(new RegExp(`applied\\s+${source.records.length}`));
@@ -76,7 +59,7 @@ describe('streamfold replay and dump', () => {
     expect(dumped.stdout.trim().split('\n')).toEqual(expectedTotalsLines());
   });
 
-  it('with parking off, exits non-zero, naming the record, when records keep failing', async () => {
+  it('with parking off, exits 3, naming the record and its line, when records keep failing', async () => {
     const input = join(directory, 'bad.jsonl');
     const bad = structuredClone(source.records[0]) as { dynamodb: { NewImage: Record<string, unknown> } };
     bad.dynamodb.NewImage.amount = { S: 'lots' };
@@ -85,15 +68,15 @@ describe('streamfold replay and dump', () => {
       'replay', '--projections', 'projections/index.ts', '--input', input, '--create-tables', '--max-retries', '1',
       '--endpoint', localEndpoint(), '--read-model-table', uniqueName('rm'), '--checkpoint-table', uniqueName('cp'),
     ], { STREAMFOLD_PARKING: 'off' });
-    expect(replayed.code).toBe(1);
+    expect(replayed.code).toBe(3);
     expect(replayed.stdout).toMatch(/failed\s+1/);
-    expect(replayed.stdout).toMatch(/gave up at sequence \d+: image does not match the projection's schema/);
+    expect(replayed.stdout).toMatch(/bad\.jsonl line 1: gave up at sequence \d+: image does not match the projection's schema/);
     expect(replayed.stdout).toMatch(/field dynamodb\.NewImage\.amount/);
   });
 
-  it('exits non-zero with a clear message for an unknown projection', async () => {
+  it('exits 2 (a usage mistake) with a clear message for an unknown projection', async () => {
     const dumped = await streamfold(['dump', 'nope', '--projections', 'projections/index.ts', '--endpoint', localEndpoint()]);
-    expect(dumped.code).toBe(1);
+    expect(dumped.code).toBe(2);
     expect(dumped.stderr).toMatch(/no projection named "nope"; the module has customer-totals, order-status-counts, order-view/);
   });
 });

@@ -182,6 +182,20 @@ describe('malformed records', () => {
     expect(decodeFailure(record).error.field).toBe('Records[0].dynamodb.OldImage');
   });
 
+  it('with a source table, refuses a record of another table and one that names no table', () => {
+    const own = streamRecord({ eventName: 'INSERT', keys, sequence: '7', newImage: keys, table: 'Inventory' });
+    const other = streamRecord({ eventName: 'INSERT', keys, sequence: '8', newImage: keys, table: 'Orders' });
+    const { eventSourceARN: _arn, ...unnamed } = streamRecord({ eventName: 'INSERT', keys, sequence: '9', newImage: keys });
+    const results = decodeRecords([own, other, unnamed], { table: 'Inventory' });
+    expect(results.map((result) => result.ok)).toEqual([true, false, false]);
+    const [, fromOrders, noTable] = results;
+    expect(fromOrders?.ok === false && fromOrders.error.message).toMatch(/from table Orders; this consumer reads Inventory/);
+    expect(noTable?.ok === false && noTable.error.message).toMatch(/names no table \(it has no eventSourceARN\); this consumer reads Inventory/);
+    expect(noTable?.ok === false && noTable.error.field).toBe('Records[2].eventSourceARN');
+    // Without a source table, nothing is checked.
+    expect(decodeRecords([unnamed]).map((result) => result.ok)).toEqual([true]);
+  });
+
   it('fails alone: the records beside it decode', () => {
     const bad = good();
     (bad.dynamodb as Record<string, unknown>).SequenceNumber = 'not-a-number';

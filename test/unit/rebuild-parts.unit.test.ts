@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { progressReporter } from '../../src/rebuild/progress.js';
+import { customerTotals } from '../../projections/customer-totals.js';
+import { silentLogger } from '../../src/logging.js';
+import { compose } from '../../src/container.js';
 import { RateLimiter } from '../../src/rebuild/rate-limiter.js';
-import type { RebuildProgress } from '../../src/rebuild/rebuilder.js';
+import { Rebuilder, type RebuildProgress } from '../../src/rebuild/rebuilder.js';
+import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
+import { MemoryGenerationRegistry, MemoryRebuildStateStore, MemorySourceScanner } from '../support/memory-rebuild.js';
+
+/** DynamoDB's `Limit`: a page that reached it says there may be more, so a segment ends on a short or empty page. */
+class LimitScanner extends MemorySourceScanner {
+  override async scan(segment: number, totalSegments: number, startKey: string | undefined, limit: number) {
+    const page = await super.scan(segment, totalSegments, startKey, limit);
+    const end = (startKey === undefined ? 0 : Number(startKey)) + page.items.length;
+    return page.items.length === limit ? { items: page.items, lastKey: String(end) } : page;
+  }
+}
 
 function fakeClock() {
   let now = 0;
@@ -36,9 +50,35 @@ describe('the rebuild rate limiter', () => {
     const clock = fakeClock();
     const limiter = new RateLimiter(100, clock.now, clock.sleep);
     await Promise.all(Array.from({ length: 10 }, () => limiter.take(50)));
-    // 500 items at 100 a second: the first 100 are in the bucket, the other 400 take 4 seconds.
-    expect(clock.now()).toBeGreaterThanOrEqual(4_000);
-    expect(clock.now()).toBeLessThan(4_100);
+    // Ten pages of 50 at 100 a second: each starts once the pages before it are paid for, the tenth at 4.5 s,
+    // when the 450 items before it are due.
+    expect(clock.now()).toBeGreaterThanOrEqual(4_500);
+    expect(clock.now()).toBeLessThan(4_600);
+  });
+
+  // Scanned as DynamoDB scans (a full page says there may be more, so a segment ends on a short or an empty
+  // page), with the time spent reading and folding left out: what is measured is the limiter's pacing.
+  it.each([
+    { segments: 1, rate: 100, pageSize: 100, items: 1_000 },
+    { segments: 4, rate: 100, pageSize: 100, items: 2_000 },
+    { segments: 4, rate: 200, pageSize: 100, items: 8_000 },
+    { segments: 3, rate: 50, pageSize: 100, items: 1_733 },
+    { segments: 8, rate: 1_000, pageSize: 100, items: 12_345 },
+  ])('holds a rebuild of $items items over $segments segments within 5 % of --rate $rate', async ({ segments, rate, pageSize, items }) => {
+    const clock = fakeClock();
+    const source = Array.from({ length: items }, (_, index) => ({
+      orderId: { S: `o-${index}` },
+      customerId: { S: `c-${index % 7}` },
+      status: { S: 'PLACED' },
+      amount: { N: '1' },
+    }));
+    const { runtime } = compose([customerTotals], { store: new MemoryReadModelStore(), deadLetters: null, logger: silentLogger });
+    const rebuilder = new Rebuilder(customerTotals, runtime, new LimitScanner(source, ['orderId']), new MemoryRebuildStateStore(), new MemoryGenerationRegistry(), silentLogger, clock);
+    const summary = await rebuilder.run({ segments, rate, pageSize });
+    expect(summary.readThisRun).toBe(items);
+    const achieved = (items * 1000) / clock.now();
+    expect(achieved).toBeLessThanOrEqual(rate * 1.05);
+    expect(achieved).toBeGreaterThanOrEqual(rate * 0.95);
   });
 });
 
