@@ -10,6 +10,7 @@ import { run } from '../../src/cli/main.js';
 import { guarded, isOutputClosed, memoryOutput } from '../../src/cli/output.js';
 import { canonicalKey } from '../../src/cli/parked.js';
 import { isCovered } from '../../src/cli/parked-coverage.js';
+import { lanesOf } from '../../src/lanes.js';
 import { fitToWidth, progressPrinter } from '../../src/cli/progress.js';
 import { packageVersion } from '../../src/version.js';
 import { inventoryProjections } from '../fixtures/inventory/definitions.js';
@@ -147,7 +148,7 @@ describe('pieces of the CLI', () => {
   });
 
   it('tells a parked record the checkpoint has moved past, by the lanes\' rule', () => {
-    const { unitsPerCategory } = inventoryProjections(false);
+    const [unitsPerCategory] = lanesOf([inventoryProjections(false).unitsPerCategory]);
     const parked = (sequence: string) => ({ sequence }) as ParkedRecord;
     // Blocked at 20: what is below it was overtaken; 20 and what waits behind it are not covered.
     const blocked = { sequence: '40', blockedAt: '20' };
