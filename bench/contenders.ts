@@ -1,5 +1,5 @@
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { tableConfig } from '../src/config.js';
+import { tableConfig } from '../src/core/config.js';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
@@ -9,7 +9,7 @@ import { createDynamoDbClient } from '../adapters/dynamodb/client.js';
 import { pages } from '../adapters/dynamodb/pages.js';
 import { createStreamfoldTables, ensureTable } from '../adapters/dynamodb/tables.js';
 import { createHandler } from '../src/lambda/handler.js';
-import { silentLogger } from '../src/logging.js';
+import { silentLogger } from '../src/core/logging.js';
 import type { Projection } from '../src/projection/define.js';
 import { readAllRows } from '../src/projection/read-model.js';
 import { applyRecordTheTutorialWay, type BaselineProjection } from './baselines/tutorial.js';

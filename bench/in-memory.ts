@@ -1,9 +1,9 @@
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { StreamConsumer } from '../src/consumer.js';
-import { silentLogger } from '../src/logging.js';
+import { StreamConsumer } from '../src/consumer/consumer.js';
+import { silentLogger } from '../src/core/logging.js';
 import type { Projection } from '../src/projection/define.js';
 import { planKey } from '../src/projection/plan.js';
-import { runtimesOf } from '../src/lanes.js';
+import { runtimesOf } from '../src/catalog/lanes.js';
 import { ImageParser } from '../src/projection/typed-event.js';
 import { decodeRecords } from '../src/records/decode.js';
 import { orderByKey } from '../src/records/order.js';

@@ -24,4 +24,4 @@ export { defaultMessage } from './fanout/message.js';
 export { Decimal, type ExactNumber } from './records/decimal.js';
 export type { Item, ItemValue } from './records/attribute-value.js';
 export type { ChangeEvent, ChangeKind } from './records/change-event.js';
-export { StreamfoldError, isStreamfoldError, type StreamfoldErrorCode } from './errors.js';
+export { StreamfoldError, isStreamfoldError, type StreamfoldErrorCode } from './core/errors.js';

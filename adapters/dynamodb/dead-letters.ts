@@ -8,10 +8,10 @@ import {
   type DynamoDBClient,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { chunk } from '../../src/concurrency.js';
-import { errorMessage, StreamfoldError } from '../../src/errors.js';
+import { chunk } from '../../src/core/concurrency.js';
+import { errorMessage, StreamfoldError } from '../../src/core/errors.js';
 import type { DeadLetterStore, ParkedRecord } from '../../src/projection/ports.js';
-import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type Sleep } from '../../src/retry.js';
+import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type Sleep } from '../../src/core/retry.js';
 import { lastOfEach, parkedByCoordinates } from '../parked-coordinates.js';
 import { ATTR, type SdkItem } from './layout.js';
 import { pages } from './pages.js';

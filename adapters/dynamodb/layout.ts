@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamodb';
-import { DEFAULT_TABLE_NAMES as CONFIGURED_DEFAULTS } from '../../src/config.js';
-import { StreamfoldError } from '../../src/errors.js';
+import { DEFAULT_TABLE_NAMES as CONFIGURED_DEFAULTS } from '../../src/core/config.js';
+import { StreamfoldError } from '../../src/core/errors.js';
 import { decodeItem, encodeItem, type AttributeMap } from '../../src/records/attribute-value.js';
 import { Decimal } from '../../src/records/decimal.js';
 import type { ItemKey } from '../../src/records/item-key.js';

@@ -1,4 +1,4 @@
-import { StreamfoldError } from '../../src/errors.js';
+import { StreamfoldError } from '../../src/core/errors.js';
 import type { Refusal } from '../../src/projection/ports.js';
 import { itemSize } from './item-size.js';
 import { ATTR } from './layout.js';

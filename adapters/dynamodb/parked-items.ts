@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { StreamfoldError } from '../../src/errors.js';
+import { StreamfoldError } from '../../src/core/errors.js';
 import type { ParkedRecord } from '../../src/projection/ports.js';
 import { padSequence } from '../../src/records/sequence.js';
 import { fromWireJson, toWireJson } from '../../src/records/wire-json.js';

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SumProjection, ViewProjection } from '../../src/projection/define.js';
-import type { AnyProjection } from '../../src/projection/kinds.js';
+import type { AnyProjection } from '../../src/catalog/kinds.js';
 import type { ReadModelRow } from '../../src/projection/ports.js';
 import { currentGeneration, rowKind } from '../../src/projection/read-model.js';
 import { itemKeyFromAttributes } from '../../src/records/item-key.js';

@@ -1,5 +1,5 @@
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { StreamfoldError, errorMessage } from '../../src/errors.js';
+import { StreamfoldError, errorMessage } from '../../src/core/errors.js';
 import type { CommitOutcome } from '../../src/projection/ports.js';
 import { Decimal } from '../../src/records/decimal.js';
 import { cancellationReasons } from './errors.js';

@@ -1,8 +1,8 @@
 import { DescribeTableCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { StreamfoldError } from '../../src/errors.js';
+import { StreamfoldError } from '../../src/core/errors.js';
 import { fromWireJson, toWireJson } from '../../src/records/wire-json.js';
 import type { ScanPage, SourceScanner } from '../../src/rebuild/ports.js';
-import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type Sleep } from '../../src/retry.js';
+import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type Sleep } from '../../src/core/retry.js';
 import { classifyWriteError } from './errors.js';
 import type { DynamoDbUsage } from './usage.js';
 

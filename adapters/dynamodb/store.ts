@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { BatchGetItemCommand, TransactWriteItemsCommand, type DynamoDBClient, type KeysAndAttributes } from '@aws-sdk/client-dynamodb';
-import { chunk, mapConcurrent } from '../../src/concurrency.js';
-import { StreamfoldError } from '../../src/errors.js';
+import { chunk, mapConcurrent } from '../../src/core/concurrency.js';
+import { StreamfoldError } from '../../src/core/errors.js';
 import { viewRowId, type Checkpoint, type CommitOutcome, type KeyWrite, type LoadedState, type ReadModelStore, type Refusal, type StoredViewRow } from '../../src/projection/ports.js';
 import type { ItemKey } from '../../src/records/item-key.js';
-import { backoffDelay, DEFAULT_BACKOFF, Deadline, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../../src/retry.js';
+import { backoffDelay, DEFAULT_BACKOFF, Deadline, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../../src/core/retry.js';
 import { classifyWriteError } from './errors.js';
 import { writeUnits } from './item-size.js';
 import { ATTR, checkpointKey, decodeCheckpoint, decodeViewValue, DEFAULT_TABLE_NAMES, viewRowKey, type SdkItem, type TableNames } from './layout.js';

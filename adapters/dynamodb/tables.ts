@@ -6,7 +6,7 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { sleep } from '../../src/retry.js';
+import { sleep } from '../../src/core/retry.js';
 import { ATTR, DEFAULT_TABLE_NAMES, type TableNames } from './layout.js';
 
 /** The read-model, checkpoint and parked-record tables, on demand. Creating a table that exists is not an error. */

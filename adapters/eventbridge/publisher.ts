@@ -1,9 +1,9 @@
 import type { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { resolveClient, type LazyClient } from '../lazy-client.js';
-import { StreamfoldError } from '../../src/errors.js';
+import { StreamfoldError } from '../../src/core/errors.js';
 import { chunkBySize, deliverEntries, oversized, type DeliveryOptions } from '../../src/fanout/deliver.js';
 import type { OutgoingMessage, PublishOutcome, Publisher } from '../../src/fanout/ports.js';
-import type { Deadline } from '../../src/retry.js';
+import type { Deadline } from '../../src/core/retry.js';
 
 /** PutEvents takes at most 10 entries a call. */
 export const EVENTBRIDGE_MAX_ENTRIES = 10;

@@ -1,8 +1,8 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { resolveClient, type LazyClient } from '../lazy-client.js';
-import { chunk } from '../../src/concurrency.js';
-import { errorMessage, StreamfoldError } from '../../src/errors.js';
+import { chunk } from '../../src/core/concurrency.js';
+import { errorMessage, StreamfoldError } from '../../src/core/errors.js';
 import { chunkBySize } from '../../src/fanout/deliver.js';
 import type { DeadLetterStore, ParkedRecord } from '../../src/projection/ports.js';
 import { fromWireJson, toWireJson } from '../../src/records/wire-json.js';

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { MessageAttributeValue, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { resolveClient, type LazyClient } from '../lazy-client.js';
-import { StreamfoldError } from '../../src/errors.js';
+import { StreamfoldError } from '../../src/core/errors.js';
 import { chunkBySize, deliverEntries, oversized, type DeliveryOptions } from '../../src/fanout/deliver.js';
 import type { OutgoingMessage, PublishOutcome, Publisher } from '../../src/fanout/ports.js';
 import { compareSequences } from '../../src/records/sequence.js';
-import type { Deadline } from '../../src/retry.js';
+import type { Deadline } from '../../src/core/retry.js';
 
 /** SendMessageBatch takes at most 10 messages a call. */
 export const SQS_MAX_BATCH_ENTRIES = 10;

@@ -1,5 +1,5 @@
 import type { TableCheck } from '../../adapters/dynamodb/preflight.js';
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../core/errors.js';
 import { isPlainRecord } from '../records/attribute-value.js';
 import type { Connection } from './connection.js';
 import { sourceTable } from './connection.js';

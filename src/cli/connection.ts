@@ -3,9 +3,9 @@ import { createDynamoDbClient, isLoopbackEndpoint } from '../../adapters/dynamod
 import type { TableNames } from '../../adapters/dynamodb/layout.js';
 import { checkTable, unreachableCause, type TableCheck } from '../../adapters/dynamodb/preflight.js';
 import { createStreamfoldTables } from '../../adapters/dynamodb/tables.js';
-import type { Config } from '../config.js';
-import { loadConfig, tableNames } from '../config.js';
-import { errorMessage, StreamfoldError } from '../errors.js';
+import type { Config } from '../core/config.js';
+import { loadConfig, tableNames } from '../core/config.js';
+import { errorMessage, StreamfoldError } from '../core/errors.js';
 import { UsageError } from './exit-codes.js';
 import type { Output } from './output.js';
 

@@ -1,4 +1,4 @@
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../core/errors.js';
 
 /**
  * The exit codes of every command, as the README's table documents them. CI tells "it ran, but look"

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../core/errors.js';
 import type { FanOut } from '../fanout/define.js';
-import { collectModule } from '../projection/collect.js';
-import type { AnyProjection } from '../projection/kinds.js';
+import { collectModule } from '../catalog/collect.js';
+import type { AnyProjection } from '../catalog/kinds.js';
 
 const TYPESCRIPT = /\.[mc]?tsx?$/;
 

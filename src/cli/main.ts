@@ -1,8 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
-import { errorMessage } from '../errors.js';
-import { packageVersion } from '../version.js';
-import { createLogger, type Logger, type LogLevel } from '../logging.js';
+import { errorMessage } from '../core/errors.js';
+import { packageVersion } from '../core/version.js';
+import { createLogger, type Logger, type LogLevel } from '../core/logging.js';
 import { capture, formatCapture } from './capture.js';
 import { deliveryJson, deliveryLines, needsAttention } from './delivery-summary.js';
 import { dump } from './dump.js';

@@ -1,4 +1,4 @@
-import { toExactJson } from '../json.js';
+import { toExactJson } from '../records/json.js';
 
 /** Thrown by a write once the reader has gone (`streamfold dump | head -1`): the command stops, and exits 0. */
 export class OutputClosed extends Error {

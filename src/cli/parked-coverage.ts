@@ -1,7 +1,7 @@
-import { chunk } from '../concurrency.js';
+import { chunk } from '../core/concurrency.js';
 import { generationOf } from '../projection/define.js';
-import { lanesOf } from '../lanes.js';
-import type { AnyProjection } from '../projection/kinds.js';
+import { lanesOf } from '../catalog/lanes.js';
+import type { AnyProjection } from '../catalog/kinds.js';
 import type { Lane } from '../projection/lane.js';
 import type { CheckpointEntry, ParkedRecord, ReadModelStore } from '../projection/ports.js';
 

@@ -1,6 +1,6 @@
-import type { Logger } from '../logging.js';
+import type { Logger } from '../core/logging.js';
 import { generationOf } from '../projection/define.js';
-import { isStateProjection, type AnyProjection } from '../projection/kinds.js';
+import { isStateProjection, type AnyProjection } from '../catalog/kinds.js';
 import { keyWrite } from '../projection/plan.js';
 import type { DeadLetterStore, ParkedRecord, ReadModelStore } from '../projection/ports.js';
 import { itemKeyFromKeys } from '../records/item-key.js';

@@ -1,6 +1,6 @@
 import { compose } from '../container.js';
-import { StreamfoldError } from '../errors.js';
-import type { Logger } from '../logging.js';
+import { StreamfoldError } from '../core/errors.js';
+import type { Logger } from '../core/logging.js';
 import { generationOf } from '../projection/define.js';
 import type { ParkedRecord } from '../projection/ports.js';
 import type { RedriveResult } from '../projection/redrive.js';

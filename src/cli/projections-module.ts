@@ -1,6 +1,6 @@
-import { errorMessage, isStreamfoldError, StreamfoldError } from '../errors.js';
+import { errorMessage, isStreamfoldError, StreamfoldError } from '../core/errors.js';
 import type { FanOut } from '../fanout/define.js';
-import type { AnyProjection } from '../projection/kinds.js';
+import type { AnyProjection } from '../catalog/kinds.js';
 import { UsageError } from './exit-codes.js';
 import { loadModule, selectProjection } from './load-projections.js';
 

@@ -2,8 +2,8 @@ import { DynamoDbRebuildStateStore, DynamoDbGenerationRegistry } from '../../ada
 import { DynamoDbSourceScanner } from '../../adapters/dynamodb/scanner.js';
 import { DynamoDbReadModelStore } from '../../adapters/dynamodb/store.js';
 import { compose } from '../container.js';
-import { toExactJson } from '../json.js';
-import type { Logger } from '../logging.js';
+import { toExactJson } from '../records/json.js';
+import type { Logger } from '../core/logging.js';
 import { currentGeneration } from '../projection/read-model.js';
 import { progressBar, progressLine } from '../rebuild/progress.js';
 import { assertRebuildable, Rebuilder, type RebuildProgress, type RebuildSummary } from '../rebuild/rebuilder.js';

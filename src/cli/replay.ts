@@ -1,8 +1,8 @@
 import { DynamoDbUsage, type UsageSnapshot } from '../../adapters/dynamodb/usage.js';
-import { chunk } from '../concurrency.js';
+import { chunk } from '../core/concurrency.js';
 import { compose } from '../container.js';
 import { createHandler } from '../lambda/handler.js';
-import type { Logger } from '../logging.js';
+import type { Logger } from '../core/logging.js';
 import { deliverBatch, emptyTotals, type DeliveryTotals } from '../local/lambda-driver.js';
 import type { ParkedRecord } from '../projection/ports.js';
 import { attributeToSourceTable } from './attribution.js';

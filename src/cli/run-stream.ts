@@ -1,6 +1,6 @@
 import type { UsageSnapshot } from '../../adapters/dynamodb/usage.js';
 import { createHandler } from '../lambda/handler.js';
-import type { Logger } from '../logging.js';
+import type { Logger } from '../core/logging.js';
 import { emptyTotals, type DeliveryTotals } from '../local/lambda-driver.js';
 import { deliverPage } from '../local/shard-poller.js';
 import { readShards } from '../local/stream-reader.js';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../core/errors.js';
 import { isPlainRecord } from '../records/attribute-value.js';
 import { toLambdaRecord } from './normalise-record.js';
 

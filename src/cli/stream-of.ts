@@ -1,5 +1,5 @@
 import type { DynamoDbStreamSource } from '../../adapters/dynamodb/stream-source.js';
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../core/errors.js';
 import { CONNECTION_TIMEOUT_MS, sourceTable, type Connection } from './connection.js';
 
 /** A table's stream, ready to read with the connection's endpoint, region and credentials. */

@@ -1,5 +1,5 @@
 import type * as z from 'zod';
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../core/errors.js';
 import type { Item } from '../records/attribute-value.js';
 import { assertNameAndVersion, type Contribution } from '../projection/define.js';
 

@@ -1,4 +1,4 @@
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../core/errors.js';
 import { assertDistinctProjections, generationOf } from '../projection/define.js';
 import type { Lane, LaneBatch, ParkedStanding, PlanContext } from '../projection/lane.js';
 import type { KeyPlan } from '../projection/plan.js';

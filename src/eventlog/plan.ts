@@ -1,4 +1,4 @@
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../core/errors.js';
 import { generationOf } from '../projection/define.js';
 import { toContributionAmounts } from '../projection/contribution.js';
 import { storableState } from '../projection/fold.js';

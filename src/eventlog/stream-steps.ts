@@ -1,4 +1,4 @@
-import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
+import { StreamfoldError, errorMessage, isStreamfoldError } from '../core/errors.js';
 import type { ContributionAmounts, CheckpointEntry } from '../projection/ports.js';
 import type { KeyPlan } from '../projection/plan.js';
 import { addAmounts } from '../projection/sum-rows.js';

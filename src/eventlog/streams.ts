@@ -1,4 +1,4 @@
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../core/errors.js';
 import type { ChangeEvent, DecodeResult, UndecodableRecord } from '../records/change-event.js';
 import type { ItemKey } from '../records/item-key.js';
 import type { LaneBatch, Misuse } from '../projection/lane.js';

@@ -1,4 +1,4 @@
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../core/errors.js';
 import type { ChangeEvent } from '../records/change-event.js';
 
 export type FanOutTarget = 'eventbridge' | 'sqs';

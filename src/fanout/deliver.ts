@@ -1,5 +1,5 @@
-import { StreamfoldError, errorMessage } from '../errors.js';
-import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type BackoffPolicy, type Deadline, type Sleep } from '../retry.js';
+import { StreamfoldError, errorMessage } from '../core/errors.js';
+import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type BackoffPolicy, type Deadline, type Sleep } from '../core/retry.js';
 import type { PublishOutcome } from './ports.js';
 
 export interface DeliveryOptions {

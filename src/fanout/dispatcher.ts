@@ -1,6 +1,6 @@
-import { StreamfoldError, errorMessage } from '../errors.js';
-import type { Logger } from '../logging.js';
-import type { Deadline } from '../retry.js';
+import { StreamfoldError, errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logging.js';
+import type { Deadline } from '../core/retry.js';
 import { parkedRecordOf } from '../projection/parked.js';
 import type { DeadLetterStore, ParkedRecord } from '../projection/ports.js';
 import type { ChangeEvent } from '../records/change-event.js';

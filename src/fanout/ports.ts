@@ -1,5 +1,5 @@
-import type { StreamfoldError } from '../errors.js';
-import type { Deadline } from '../retry.js';
+import type { StreamfoldError } from '../core/errors.js';
+import type { Deadline } from '../core/retry.js';
 
 /** One message for one change event, ready for any target. */
 export interface OutgoingMessage {

@@ -1,8 +1,8 @@
 import type { DynamoDbReadModelStore } from '../../adapters/dynamodb/store.js';
-import type { BatchReport } from '../consumer.js';
+import type { BatchReport } from '../consumer/consumer.js';
 import { compose, type AnyProjection, type ConsumerOverrides } from '../container.js';
-import { StreamfoldError } from '../errors.js';
-import { withLogFields } from '../logging.js';
+import { StreamfoldError } from '../core/errors.js';
+import { withLogFields } from '../core/logging.js';
 import { DynamoDBStreamEventSchema, type BatchResponse } from '../records/stream-record.js';
 
 export interface HandlerOptions extends ConsumerOverrides {

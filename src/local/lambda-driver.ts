@@ -1,4 +1,4 @@
-import type { BatchReport, BatchStats } from '../consumer.js';
+import type { BatchReport, BatchStats } from '../consumer/consumer.js';
 import { compareSequences } from '../records/sequence.js';
 
 export type BatchHandler = (records: readonly unknown[]) => Promise<BatchReport>;

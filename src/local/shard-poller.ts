@@ -1,4 +1,4 @@
-import { chunk } from '../concurrency.js';
+import { chunk } from '../core/concurrency.js';
 import type { DeliveryTotals } from './lambda-driver.js';
 import { deliverBatch, emptyTotals, type BatchHandler } from './lambda-driver.js';
 import type { StreamSource } from './ports.js';

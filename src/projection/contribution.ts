@@ -1,4 +1,4 @@
-import { StreamfoldError, errorMessage } from '../errors.js';
+import { StreamfoldError, errorMessage } from '../core/errors.js';
 import { isPlainRecord } from '../records/attribute-value.js';
 import { Decimal } from '../records/decimal.js';
 import type { Contribution } from './define.js';

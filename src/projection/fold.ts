@@ -1,4 +1,4 @@
-import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
+import { StreamfoldError, errorMessage, isStreamfoldError } from '../core/errors.js';
 import { encodeItem, isPlainRecord } from '../records/attribute-value.js';
 import type { ChangeEvent } from '../records/change-event.js';
 import type { RunStep } from '../records/order.js';

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { StreamfoldError, errorMessage } from '../errors.js';
+import { StreamfoldError, errorMessage } from '../core/errors.js';
 import type { DecodeResult, UndecodableRecord } from '../records/change-event.js';
 import type { KeyRun, RunStep } from '../records/order.js';
 import { compareSequences } from '../records/sequence.js';
-import { Deadline } from '../retry.js';
+import { Deadline } from '../core/retry.js';
 import { generationOf } from './define.js';
 import type { Misuse } from './lane.js';
 import { parkedRecordOf } from './parked.js';

@@ -1,4 +1,4 @@
-import type { StreamfoldError } from '../errors.js';
+import type { StreamfoldError } from '../core/errors.js';
 import type { ChangeEvent, DecodeResult } from '../records/change-event.js';
 import type { ItemKey } from '../records/item-key.js';
 import type { KeyRun, OrderedBatch, RunStep } from '../records/order.js';

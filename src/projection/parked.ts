@@ -1,4 +1,4 @@
-import type { StreamfoldError } from '../errors.js';
+import type { StreamfoldError } from '../core/errors.js';
 import type { RunStep } from '../records/order.js';
 import { padSequence } from '../records/sequence.js';
 import type { ParkedRecord } from './ports.js';

@@ -1,4 +1,4 @@
-import type { StreamfoldError } from '../errors.js';
+import type { StreamfoldError } from '../core/errors.js';
 import type { ChangeEvent } from '../records/change-event.js';
 import type { ItemKey } from '../records/item-key.js';
 import type { KeyRun, RunStep } from '../records/order.js';

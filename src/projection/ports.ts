@@ -1,7 +1,7 @@
 import type { Decimal } from '../records/decimal.js';
 import type { ItemKey } from '../records/item-key.js';
-import type { StreamfoldError } from '../errors.js';
-import type { Deadline } from '../retry.js';
+import type { StreamfoldError } from '../core/errors.js';
+import type { Deadline } from '../core/retry.js';
 import type { ViewState } from './define.js';
 
 /** group → field → amount: what one source item currently adds to a sum, kept exact. */
@@ -165,4 +165,12 @@ export interface GapReport {
   /** The versions held behind it. */
   readonly held: readonly string[];
   readonly openForMs: number;
+}
+
+/** Which version of each projection readers use. */
+export interface GenerationRegistry {
+  current(name: string): Promise<number | undefined>;
+  promote(name: string, version: number): Promise<void>;
+  /** Makes `version` current only if the projection has no current version yet (its first deployment). */
+  adopt(name: string, version: number): Promise<void>;
 }

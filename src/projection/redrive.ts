@@ -1,7 +1,7 @@
-import { StreamfoldError } from '../errors.js';
-import type { Logger } from '../logging.js';
+import { StreamfoldError } from '../core/errors.js';
+import type { Logger } from '../core/logging.js';
 import { compareSequences } from '../records/sequence.js';
-import { backoffDelay, DEFAULT_BACKOFF, Deadline, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../retry.js';
+import { backoffDelay, DEFAULT_BACKOFF, Deadline, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../core/retry.js';
 import { generationOf } from './define.js';
 import type { DeadLetterStore, ParkedRecord } from './ports.js';
 import { Refusals } from './refusals.js';

@@ -1,4 +1,4 @@
-import type { StreamfoldError } from '../errors.js';
+import type { StreamfoldError } from '../core/errors.js';
 import { compareSequences } from '../records/sequence.js';
 import type { RefusedRecords } from './lane.js';
 import type { KeyPlan } from './plan.js';

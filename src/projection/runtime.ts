@@ -1,8 +1,8 @@
-import { StreamfoldError, errorMessage, isStreamfoldError } from '../errors.js';
-import type { Logger } from '../logging.js';
+import { StreamfoldError, errorMessage, isStreamfoldError } from '../core/errors.js';
+import type { Logger } from '../core/logging.js';
 import type { ItemKey } from '../records/item-key.js';
 import type { KeyRun } from '../records/order.js';
-import { backoffDelay, DEFAULT_BACKOFF, Deadline, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../retry.js';
+import { backoffDelay, DEFAULT_BACKOFF, Deadline, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../core/retry.js';
 import type { Lane } from './lane.js';
 import { eventIdOf } from './parked.js';
 import type { KeyFailure, KeyPlan, ProjectionCounts, PublishableEvent } from './plan.js';

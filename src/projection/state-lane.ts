@@ -1,4 +1,4 @@
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../core/errors.js';
 import type { DecodeResult } from '../records/change-event.js';
 import { decodeRecord } from '../records/decode.js';
 import { itemKeyFromKeys, type ItemKey } from '../records/item-key.js';

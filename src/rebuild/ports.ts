@@ -35,10 +35,4 @@ export interface RebuildStateStore {
   save(id: string, state: RebuildState): Promise<void>;
 }
 
-/** Which version of each projection readers use. */
-export interface GenerationRegistry {
-  current(name: string): Promise<number | undefined>;
-  promote(name: string, version: number): Promise<void>;
-  /** Makes `version` current only if the projection has no current version yet (its first deployment). */
-  adopt(name: string, version: number): Promise<void>;
-}
+export type { GenerationRegistry } from '../projection/ports.js';

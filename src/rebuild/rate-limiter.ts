@@ -1,4 +1,4 @@
-import { sleep as defaultSleep, type Sleep } from '../retry.js';
+import { sleep as defaultSleep, type Sleep } from '../core/retry.js';
 
 /**
  * A token bucket shared by a rebuild's segment workers, so that all of them together read at most `rate`

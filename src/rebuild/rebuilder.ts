@@ -1,11 +1,11 @@
-import { StreamfoldError } from '../errors.js';
-import type { Logger } from '../logging.js';
+import { StreamfoldError } from '../core/errors.js';
+import type { Logger } from '../core/logging.js';
 import { generationOf } from '../projection/define.js';
 import { takeBatch } from '../projection/intake.js';
-import type { AnyProjection } from '../projection/kinds.js';
+import type { AnyProjection } from '../catalog/kinds.js';
 import type { ProjectionRuntime } from '../projection/runtime.js';
 import type { DecodeResult } from '../records/change-event.js';
-import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type Sleep } from '../retry.js';
+import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type Sleep } from '../core/retry.js';
 import type { GenerationRegistry, RebuildState, RebuildStateStore, SegmentState, SourceScanner } from './ports.js';
 import { RateLimiter } from './rate-limiter.js';
 import { decodeReplay } from './replay-records.js';

@@ -1,8 +1,8 @@
-import { toExactJson } from '../json.js';
-import { silentLogger } from '../logging.js';
-import { runtimesOf } from '../lanes.js';
+import { toExactJson } from '../records/json.js';
+import { silentLogger } from '../core/logging.js';
+import { runtimesOf } from '../catalog/lanes.js';
 import { takeBatch } from '../projection/intake.js';
-import type { AnyProjection } from '../projection/kinds.js';
+import type { AnyProjection } from '../catalog/kinds.js';
 import type { ReadModelReader, ReadModelRow } from '../projection/ports.js';
 import { readAllRows } from '../projection/read-model.js';
 import { ProjectionRuntime } from '../projection/runtime.js';

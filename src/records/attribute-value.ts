@@ -1,4 +1,4 @@
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../core/errors.js';
 import { Decimal, isExactNumber, type ExactNumber } from './decimal.js';
 
 /**

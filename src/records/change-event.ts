@@ -1,4 +1,4 @@
-import type { StreamfoldError } from '../errors.js';
+import type { StreamfoldError } from '../core/errors.js';
 import type { Item } from './attribute-value.js';
 import type { ItemKey } from './item-key.js';
 import type { StreamViewType } from './stream-record.js';

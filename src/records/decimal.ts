@@ -1,4 +1,4 @@
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../core/errors.js';
 
 /** DynamoDB keeps 38 significant digits; more is an error on the server, so it is one here too. */
 export const DYNAMODB_MAX_SIGNIFICANT_DIGITS = 38;

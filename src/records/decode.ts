@@ -1,5 +1,5 @@
 import type * as z from 'zod';
-import { StreamfoldError, isStreamfoldError } from '../errors.js';
+import { StreamfoldError, isStreamfoldError } from '../core/errors.js';
 import { decodeItem, isPlainRecord, type Item } from './attribute-value.js';
 import type { ChangeEvent, ChangeKind, ChangeSource, DecodeResult } from './change-event.js';
 import { itemKeyFromKeys, type ItemKey } from './item-key.js';

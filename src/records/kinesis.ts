@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../core/errors.js';
 import { isPlainRecord } from './attribute-value.js';
 import type { DecodeResult } from './change-event.js';
 import { decodeRecord, type DecodeOptions } from './decode.js';

@@ -1,4 +1,4 @@
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../core/errors.js';
 
 /**
  * JSON text for what streamfold keeps and reads back later (parked records, events held in a checkpoint, a

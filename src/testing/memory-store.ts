@@ -1,4 +1,4 @@
-import { StreamfoldError } from '../errors.js';
+import { StreamfoldError } from '../core/errors.js';
 import type { ViewState } from '../projection/define.js';
 import {
   viewRowId,

@@ -1,12 +1,12 @@
-import { chunk } from '../concurrency.js';
-import { StreamConsumer } from '../consumer.js';
-import { toExactJson } from '../json.js';
-import { silentLogger } from '../logging.js';
+import { chunk } from '../core/concurrency.js';
+import { StreamConsumer } from '../consumer/consumer.js';
+import { toExactJson } from '../records/json.js';
+import { silentLogger } from '../core/logging.js';
 import { seededRandom, shuffle } from './random.js';
 import type { Projection } from '../projection/define.js';
 import type { ReadModelRow } from '../projection/ports.js';
 import { readAllRows } from '../projection/read-model.js';
-import { runtimesOf } from '../lanes.js';
+import { runtimesOf } from '../catalog/lanes.js';
 import { encodeItem } from '../records/attribute-value.js';
 import { MemoryDeadLetterStore } from './memory-dead-letters.js';
 import { MemoryReadModelStore } from './memory-store.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReadModelClient } from '../../adapters/dynamodb/reader.js';
 import { SourceTable } from '../../adapters/dynamodb/source-table.js';
-import { tableNames, type Config } from '../../src/config.js';
+import { tableNames, type Config } from '../../src/core/config.js';
 import strict from '../fixtures/inventory/strict.js';
 import { eventually, finished, jsonLines, startStreamfold, streamfold, type CliResult } from '../support/cli.js';
 import { applyWrites, canonicalRows, inventoryTable, inventoryWrites, stockTruth, unitsTruth } from '../support/inventory.js';

@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { tableConfig } from '../../src/config.js';
+import { tableConfig } from '../../src/core/config.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbRebuildStateStore, DynamoDbGenerationRegistry } from '../../adapters/dynamodb/rebuild-state.js';
 import { DynamoDbSourceScanner } from '../../adapters/dynamodb/scanner.js';
@@ -7,7 +7,7 @@ import { SourceTable } from '../../adapters/dynamodb/source-table.js';
 import { DynamoDbStreamSource } from '../../adapters/dynamodb/stream-source.js';
 import { compose } from '../../src/container.js';
 import { defineEventLog, defineEventProjection, type EventProjection } from '../../src/eventlog/define.js';
-import { silentLogger } from '../../src/logging.js';
+import { silentLogger } from '../../src/core/logging.js';
 import { orderEventsWorkload } from '../../demo/order-events-workload.js';
 import { seededRandom, shuffle } from '../../src/testing/random.js';
 import { readStream } from '../../src/local/shard-poller.js';

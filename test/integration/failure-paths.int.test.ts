@@ -1,11 +1,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { tableConfig } from '../../src/config.js';
+import { tableConfig } from '../../src/core/config.js';
 import { compose } from '../../src/container.js';
-import { silentLogger } from '../../src/logging.js';
+import { silentLogger } from '../../src/core/logging.js';
 import { defineProjection, type Projection } from '../../src/projection/define.js';
-import type { AnyProjection } from '../../src/projection/kinds.js';
+import type { AnyProjection } from '../../src/catalog/kinds.js';
 import type { DeadLetterStore, KeyWrite, ParkedRecord, ReadModelStore } from '../../src/projection/ports.js';
 import { readAllRows } from '../../src/projection/read-model.js';
 import { streamRecord, wire } from '../support/records.js';

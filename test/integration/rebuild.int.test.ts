@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { tableConfig } from '../../src/config.js';
+import { tableConfig } from '../../src/core/config.js';
 import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TableNames } from '../../adapters/dynamodb/layout.js';
@@ -7,7 +7,7 @@ import { DynamoDbRebuildStateStore, DynamoDbGenerationRegistry } from '../../ada
 import { DynamoDbSourceScanner } from '../../adapters/dynamodb/scanner.js';
 import { DynamoDbStreamSource } from '../../adapters/dynamodb/stream-source.js';
 import { compose } from '../../src/container.js';
-import { silentLogger } from '../../src/logging.js';
+import { silentLogger } from '../../src/core/logging.js';
 import { applyWorkload, ordersWorkload } from '../../demo/orders-workload.js';
 import { followStream } from '../../src/local/shard-poller.js';
 import { defineProjection, generationOf, type Projection } from '../../src/projection/define.js';

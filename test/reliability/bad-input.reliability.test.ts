@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tableConfig } from '../../src/config.js';
+import { tableConfig } from '../../src/core/config.js';
 import type { TableNames } from '../../adapters/dynamodb/layout.js';
 import { compose } from '../../src/container.js';
-import { silentLogger } from '../../src/logging.js';
+import { silentLogger } from '../../src/core/logging.js';
 import type { ParkedRecord } from '../../src/projection/ports.js';
 import examples from '../../projections/index.js';
 import { differencesFromTruth } from '../support/expectations.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { runtimesOf } from '../../src/lanes.js';
-import { StreamConsumer } from '../../src/consumer.js';
-import { silentLogger } from '../../src/logging.js';
+import { runtimesOf } from '../../src/catalog/lanes.js';
+import { StreamConsumer } from '../../src/consumer/consumer.js';
+import { silentLogger } from '../../src/core/logging.js';
 import type { Difference } from '../../demo/orders-truth.js';
 import { differencesFromTruth } from '../support/expectations.js';
 import { seededRandom } from '../../src/testing/random.js';

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tableConfig } from '../../src/config.js';
+import { tableConfig } from '../../src/core/config.js';
 import { createHandler } from '../../src/lambda/handler.js';
-import { silentLogger } from '../../src/logging.js';
+import { silentLogger } from '../../src/core/logging.js';
 import { ordersWorkload } from '../../demo/orders-workload.js';
 import { seededRandom, shuffle } from '../../src/testing/random.js';
 import { compareSequences } from '../../src/records/sequence.js';

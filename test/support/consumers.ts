@@ -1,7 +1,7 @@
-import { StreamConsumer } from '../../src/consumer.js';
-import { silentLogger } from '../../src/logging.js';
-import { runtimesOf } from '../../src/lanes.js';
-import type { AnyProjection } from '../../src/projection/kinds.js';
+import { StreamConsumer } from '../../src/consumer/consumer.js';
+import { silentLogger } from '../../src/core/logging.js';
+import { runtimesOf } from '../../src/catalog/lanes.js';
+import type { AnyProjection } from '../../src/catalog/kinds.js';
 import { Redriver } from '../../src/projection/redrive.js';
 import type { DeadLetterStore, ReadModelStore } from '../../src/projection/ports.js';
 import examples from '../../projections/index.js';
@@ -23,4 +23,4 @@ export function testRedriver(store: ReadModelStore, projections: readonly AnyPro
 }
 
 /** Records cut into Lambda batches of a size. */
-export { chunk as batches } from '../../src/concurrency.js';
+export { chunk as batches } from '../../src/core/concurrency.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { tableConfig } from '../../src/config.js';
+import { tableConfig } from '../../src/core/config.js';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { inject } from 'vitest';
@@ -9,10 +9,10 @@ import { SourceTable } from '../../adapters/dynamodb/source-table.js';
 import { DynamoDbStreamSource } from '../../adapters/dynamodb/stream-source.js';
 import { createStreamfoldTables } from '../../adapters/dynamodb/tables.js';
 import { createHandler } from '../../src/lambda/handler.js';
-import { silentLogger } from '../../src/logging.js';
+import { silentLogger } from '../../src/core/logging.js';
 import { applyWorkload, type WorkloadOperation } from '../../demo/orders-workload.js';
 import { readStream } from '../../src/local/shard-poller.js';
-import type { AnyProjection } from '../../src/projection/kinds.js';
+import type { AnyProjection } from '../../src/catalog/kinds.js';
 import examples from '../../projections/index.js';
 
 /** The DynamoDB Local that the global setup started for this run. */

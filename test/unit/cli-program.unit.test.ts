@@ -10,9 +10,9 @@ import { run } from '../../src/cli/main.js';
 import { guarded, isOutputClosed, memoryOutput } from '../../src/cli/output.js';
 import { canonicalKey } from '../../src/cli/parked.js';
 import { isCovered } from '../../src/cli/parked-coverage.js';
-import { lanesOf } from '../../src/lanes.js';
+import { lanesOf } from '../../src/catalog/lanes.js';
 import { fitToWidth, progressPrinter } from '../../src/cli/progress.js';
-import { packageVersion } from '../../src/version.js';
+import { packageVersion } from '../../src/core/version.js';
 import { inventoryProjections } from '../fixtures/inventory/definitions.js';
 import type { ParkedRecord } from '../../src/projection/ports.js';
 

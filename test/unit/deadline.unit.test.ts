@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { StreamConsumer } from '../../src/consumer.js';
-import { runtimesOf } from '../../src/lanes.js';
+import { StreamConsumer } from '../../src/consumer/consumer.js';
+import { runtimesOf } from '../../src/catalog/lanes.js';
 import { createHandler } from '../../src/lambda/handler.js';
-import { silentLogger } from '../../src/logging.js';
+import { silentLogger } from '../../src/core/logging.js';
 import type { CommitOutcome, KeyWrite, ReadModelStore } from '../../src/projection/ports.js';
 import { readAllRows } from '../../src/projection/read-model.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
@@ -74,8 +74,8 @@ describe("Lambda's deadline", () => {
 describe("fan-out within Lambda's deadline", () => {
   it('stops retrying a target that keeps failing before the deadline, and reports the messages for a retry', async () => {
     const { deliverEntries } = await import('../../src/fanout/deliver.js');
-    const { Deadline } = await import('../../src/retry.js');
-    const { StreamfoldError } = await import('../../src/errors.js');
+    const { Deadline } = await import('../../src/core/retry.js');
+    const { StreamfoldError } = await import('../../src/core/errors.js');
     const clock = fakeClock();
     let sends = 0;
     const failing = async (chunk: readonly string[]) => {

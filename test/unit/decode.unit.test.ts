@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isStreamfoldError } from '../../src/errors.js';
+import { isStreamfoldError } from '../../src/core/errors.js';
 import { decodeRecord, decodeRecords } from '../../src/records/decode.js';
 import { Decimal } from '../../src/records/decimal.js';
 import { streamRecord } from '../support/records.js';

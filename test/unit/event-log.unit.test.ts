@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { testRedriver } from '../support/consumers.js';
-import { runtimesOf } from '../../src/lanes.js';
-import { StreamConsumer } from '../../src/consumer.js';
-import { silentLogger } from '../../src/logging.js';
+import { runtimesOf } from '../../src/catalog/lanes.js';
+import { StreamConsumer } from '../../src/consumer/consumer.js';
+import { silentLogger } from '../../src/core/logging.js';
 import { readAllRows } from '../../src/projection/read-model.js';
 import { MemoryDeadLetterStore } from '../../src/testing/memory-dead-letters.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';

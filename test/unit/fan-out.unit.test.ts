@@ -1,12 +1,12 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
-import { runtimesOf } from '../../src/lanes.js';
+import { runtimesOf } from '../../src/catalog/lanes.js';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBridgePublisher } from '../../adapters/eventbridge/publisher.js';
-import { StreamConsumer } from '../../src/consumer.js';
+import { StreamConsumer } from '../../src/consumer/consumer.js';
 import { defineFanOut } from '../../src/fanout/define.js';
 import { FanOutDispatcher } from '../../src/fanout/dispatcher.js';
-import { silentLogger } from '../../src/logging.js';
+import { silentLogger } from '../../src/core/logging.js';
 import { decodeRecords } from '../../src/records/decode.js';
 import { MemoryDeadLetterStore } from '../../src/testing/memory-dead-letters.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';

@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { StreamConsumer } from '../../src/consumer.js';
-import { isStreamfoldError } from '../../src/errors.js';
+import { loadConfig } from '../../src/core/config.js';
+import { StreamConsumer } from '../../src/consumer/consumer.js';
+import { isStreamfoldError } from '../../src/core/errors.js';
 import { createHandler } from '../../src/lambda/handler.js';
-import { createLogger } from '../../src/logging.js';
+import { createLogger } from '../../src/core/logging.js';
 import { MemoryDeadLetterStore } from '../../src/testing/memory-dead-letters.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
 import examples from '../../projections/index.js';

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { DynamoDbDeadLetterStore } from '../../adapters/dynamodb/dead-letters.js';
 import { SqsDeadLetterStore } from '../../adapters/sqs/dead-letters.js';
 import { SQS_MAX_MESSAGE_BYTES } from '../../adapters/sqs/publisher.js';
-import { isStreamfoldError } from '../../src/errors.js';
+import { isStreamfoldError } from '../../src/core/errors.js';
 import { defineProjection } from '../../src/projection/define.js';
 import type { ParkedRecord } from '../../src/projection/ports.js';
 import { binaryRecord as makeBinaryRecord, parkedOf } from '../support/binary-records.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { progressReporter } from '../../src/rebuild/progress.js';
 import { customerTotals } from '../../projections/customer-totals.js';
-import { silentLogger } from '../../src/logging.js';
+import { silentLogger } from '../../src/core/logging.js';
 import { compose } from '../../src/container.js';
 import { RateLimiter } from '../../src/rebuild/rate-limiter.js';
 import { Rebuilder, type RebuildProgress } from '../../src/rebuild/rebuilder.js';

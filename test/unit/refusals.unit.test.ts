@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { StreamfoldError } from '../../src/errors.js';
+import { StreamfoldError } from '../../src/core/errors.js';
 import { defineProjection, type Projection } from '../../src/projection/define.js';
 import type { KeyWrite, Refusal } from '../../src/projection/ports.js';
 import { readAllRows } from '../../src/projection/read-model.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isStreamfoldError } from '../../src/errors.js';
+import { isStreamfoldError } from '../../src/core/errors.js';
 import { decodeAttribute, decodeItem } from '../../src/records/attribute-value.js';
 import { decodeRecord } from '../../src/records/decode.js';
 import { streamRecord } from '../support/records.js';

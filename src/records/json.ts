@@ -1,4 +1,4 @@
-import { Decimal } from './records/decimal.js';
+import { Decimal } from './decimal.js';
 
 /**
  * JSON for read-model values, exact: bigints and Decimals are written as number literals with every digit

@@ -1,8 +1,8 @@
-import type { Misuse } from './projection/lane.js';
-import type { GapReport } from './projection/ports.js';
-import type { KeyOutcome } from './projection/runtime.js';
-import type { UndecodableRecord } from './records/change-event.js';
-import type { RunStep } from './records/order.js';
+import type { Misuse } from '../projection/lane.js';
+import type { GapReport } from '../projection/ports.js';
+import type { KeyOutcome } from '../projection/runtime.js';
+import type { UndecodableRecord } from '../records/change-event.js';
+import type { RunStep } from '../records/order.js';
 
 /** What one batch did for one projection. */
 export interface ProjectionMetrics {

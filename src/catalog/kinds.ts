@@ -1,5 +1,5 @@
 import type { EventProjection } from '../eventlog/define.js';
-import type { Projection } from './define.js';
+import type { Projection } from '../projection/define.js';
 
 /** Every kind of projection a consumer may run: of a state table, or of an event log. */
 export type AnyProjection = Projection | EventProjection;

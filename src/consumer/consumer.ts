@@ -1,17 +1,17 @@
-import { StreamfoldError } from './errors.js';
-import type { Logger } from './logging.js';
+import { StreamfoldError } from '../core/errors.js';
+import type { Logger } from '../core/logging.js';
 import { batchMetrics, writeToStdout, type MetricWriter } from './metrics.js';
-import type { FanOutDispatcher, Publishable } from './fanout/dispatcher.js';
-import { takeBatch, type LaneResult } from './projection/intake.js';
-import type { KeyOutcome, ProjectionRuntime } from './projection/runtime.js';
-import type { GenerationRegistry } from './rebuild/ports.js';
-import type { DecodeResult, UndecodableRecord } from './records/change-event.js';
-import { decodeRecords } from './records/decode.js';
-import { decodeKinesisRecords, isKinesisRecord } from './records/kinesis.js';
-import { identifierOf } from './records/order.js';
-import { compareSequences } from './records/sequence.js';
-import type { BatchResponse } from './records/stream-record.js';
-import { Deadline } from './retry.js';
+import type { FanOutDispatcher, Publishable } from '../fanout/dispatcher.js';
+import { takeBatch, type LaneResult } from '../projection/intake.js';
+import type { KeyOutcome, ProjectionRuntime } from '../projection/runtime.js';
+import type { GenerationRegistry } from '../projection/ports.js';
+import type { DecodeResult, UndecodableRecord } from '../records/change-event.js';
+import { decodeRecords } from '../records/decode.js';
+import { decodeKinesisRecords, isKinesisRecord } from '../records/kinesis.js';
+import { identifierOf } from '../records/order.js';
+import { compareSequences } from '../records/sequence.js';
+import type { BatchResponse } from '../records/stream-record.js';
+import { Deadline } from '../core/retry.js';
 
 export interface BatchStats {
   readonly records: number;

@@ -1,12 +1,12 @@
-import { StreamfoldError } from './errors.js';
-import type { EventLog, EventProjection } from './eventlog/define.js';
-import { EventLogLane } from './eventlog/lane.js';
-import { isStateProjection, type AnyProjection } from './projection/kinds.js';
-import type { Lane } from './projection/lane.js';
-import { StateLane } from './projection/state-lane.js';
-import type { Logger } from './logging.js';
-import type { ReadModelStore } from './projection/ports.js';
-import { ProjectionRuntime, type RuntimeOptions } from './projection/runtime.js';
+import { StreamfoldError } from '../core/errors.js';
+import type { EventLog, EventProjection } from '../eventlog/define.js';
+import { EventLogLane } from '../eventlog/lane.js';
+import { isStateProjection, type AnyProjection } from './kinds.js';
+import type { Lane } from '../projection/lane.js';
+import { StateLane } from '../projection/state-lane.js';
+import type { Logger } from '../core/logging.js';
+import type { ReadModelStore } from '../projection/ports.js';
+import { ProjectionRuntime, type RuntimeOptions } from '../projection/runtime.js';
 
 /** A consumer's lanes: one for the state projections, and one per event log for that log's projections. */
 export function lanesOf(projections: readonly AnyProjection[]): Lane[] {

@@ -1,6 +1,6 @@
 import { isEventProjection } from '../eventlog/define.js';
 import { isFanOut, type FanOut } from '../fanout/define.js';
-import { assertDistinctProjections, type Projection } from './define.js';
+import { assertDistinctProjections, type Projection } from '../projection/define.js';
 import type { AnyProjection } from './kinds.js';
 
 /**
