@@ -268,7 +268,8 @@ describe('streamfold on a table of its own, as the README tells it', () => {
     expect(result.stdout).toMatch(new RegExp(`ran on ${inventory.table.spec.name}'s stream for [\\d.]+ s: \\d+ records in \\d+ batches`));
     expect(figure(result.stdout, 'applied')).toBeGreaterThan(0);
     expect(figure(result.stdout, 'parked')).toBe(0);
-  });
+    // Two CLI processes, a JVM and a stream to follow: on a loaded two-core machine this takes minutes.
+  }, 300_000);
 
   it('dump | head -1 exits cleanly, an unreachable endpoint fails in one line, and gaps answers as JSON', async () => {
     const tables = freshTables();
