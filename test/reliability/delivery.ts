@@ -41,6 +41,8 @@ export interface Container {
   readonly consumer: StreamConsumer;
   crashed(): boolean;
   readonly injected: Record<keyof StoreFaults, number>;
+  /** Told when the container is done with (it died, or the deliveries ended). */
+  retire?(): void;
 }
 
 export const noFaultsInjected = (): Record<keyof StoreFaults, number> => ({ conflict: 0, throttle: 0, unknownOutcome: 0, crash: 0, loadFailure: 0 });
@@ -68,6 +70,10 @@ export async function deliver(
   onInvocation: (count: number) => void = () => undefined,
 ): Promise<number> {
   let invocations = 0;
+  const retire = (container: Container) => {
+    addInjected(injected, container.injected);
+    container.retire?.();
+  };
   const lanes = new Map<string, Record<string, unknown>[]>();
   for (const record of records) {
     const hash = hashOf(keyOf(record));
@@ -95,7 +101,7 @@ export async function deliver(
         throw error;
       });
       if (live.crashed() || report === undefined) {
-        addInjected(injected, live.injected);
+        retire(live);
         live = newContainer(); // a new container
         return 'crashed';
       }
@@ -125,7 +131,7 @@ export async function deliver(
     for (let start = 0; start < laneRecords.length; start += plan.batchSize) {
       await handle(laneRecords.slice(start, start + plan.batchSize), 0);
     }
-    addInjected(injected, live.injected);
+    retire(live);
   };
 
   const work: Promise<void>[] = [];

@@ -1,0 +1,76 @@
+import {
+  CreateTableCommand,
+  DeleteItemCommand,
+  DescribeTableCommand,
+  PutItemCommand,
+  ScanCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { DynamoDbStreamSource } from '../../adapters/dynamodb/stream-source.js';
+import { waitForActive } from '../../adapters/dynamodb/tables.js';
+import { readStream } from '../../src/local/shard-poller.js';
+import { localStreams, uniqueName } from '../support/local-dynamodb.js';
+import type { Doc, DocKey, DocOperation } from './docs-workload.js';
+
+/** A doc as DynamoDB attribute values, written by hand (no streamfold encoder involved). */
+export function docItem(doc: Doc): Record<string, AttributeValue> {
+  return {
+    ...docKeyItem(doc),
+    stage: { S: doc.stage },
+    group: { S: doc.group },
+    amount: { N: doc.amount },
+    rev: { N: String(doc.rev) },
+    note: { S: doc.note },
+    copies: { N: String(doc.copies) },
+    blob: { B: doc.blob },
+    tags: { BS: [...doc.tags] },
+    meta: { M: { raw: { B: doc.meta.raw }, list: { L: [{ B: doc.meta.list[0] }, { S: doc.meta.list[1] }] } } },
+  };
+}
+
+function docKeyItem(key: DocKey): Record<string, AttributeValue> {
+  return { id: { B: key.id }, slot: { N: String(key.slot) } };
+}
+
+/**
+ * Creates a `Docs` table with a stream on DynamoDB Local, applies the operations, and reads back the stream's
+ * records (Lambda's JSON shape, binaries in base64) and a scan of the final table (the SDK's shape, binaries
+ * as bytes, as a rebuild's scanner hands them over).
+ */
+export async function docsWithRecords(client: DynamoDBClient, operations: readonly DocOperation[]) {
+  const table = uniqueName('Docs');
+  await client.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'id', AttributeType: 'B' },
+        { AttributeName: 'slot', AttributeType: 'N' },
+      ],
+      KeySchema: [
+        { AttributeName: 'id', KeyType: 'HASH' },
+        { AttributeName: 'slot', KeyType: 'RANGE' },
+      ],
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+    }),
+  );
+  await waitForActive(client, table);
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
+  const streamArn = Table?.LatestStreamArn;
+  if (streamArn === undefined) throw new Error(`table ${table} has no stream`);
+  for (const operation of operations) {
+    if (operation.type === 'put') await client.send(new PutItemCommand({ TableName: table, Item: docItem(operation.doc) }));
+    else await client.send(new DeleteItemCommand({ TableName: table, Key: docKeyItem(operation.key) }));
+  }
+  const records: Record<string, unknown>[] = [];
+  for await (const shard of readStream(new DynamoDbStreamSource(localStreams()), streamArn)) records.push(...(shard.records as Record<string, unknown>[]));
+  const finalItems: Record<string, AttributeValue>[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: startKey }));
+    finalItems.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return { records, finalItems };
+}
