@@ -1,5 +1,5 @@
 import type { ParkedRecord, ReadModelReader } from '../../src/projection/ports.js';
-import { keyText, type DocsTruth, type ExpectedParked, type HistoryRow, type RawRecord, type WireMap } from './docs-truth.js';
+import { keyText, type DocsTruth, type ExpectedParked, type HistoryRow, type RawRecord, type StreamRow, type WireMap } from './docs-truth.js';
 
 /**
  * Every difference between what the engine left (read models and parked records) and the truth, as readable
@@ -10,8 +10,19 @@ export async function docsDifferences(
   parked: readonly ParkedRecord[],
   truth: DocsTruth,
   records: readonly RawRecord[],
+  streams: ReadonlyMap<string, StreamRow>,
 ): Promise<string[]> {
   const differences: string[] = [];
+  const streamRows = new Map<string, Record<string, unknown>>();
+  for await (const row of reader.rows('stream-history#v1', 'view')) streamRows.set(String((row.key as { stream: unknown }).stream), row.value);
+  for (const stream of new Set([...streamRows.keys(), ...streams.keys()])) {
+    const stored = streamRows.get(stream);
+    const expected = streams.get(stream);
+    const shown = (row: Record<string, unknown> | undefined) =>
+      row === undefined ? '(no row)' : `${listOf(row.events).join(' ')} | ${listOf(row.blobs).map(base64).join(',')} | ${listOf(row.parts).map(base64).join(',')}`;
+    const wanted = expected === undefined ? '(no row)' : `${expected.events.join(' ')} | ${expected.blobs.join(',')} | ${expected.parts.join(',')}`;
+    if (shown(stored) !== wanted) differences.push(`stream-history ${stream}: stored ${shown(stored)}, expected ${wanted}`);
+  }
   const history = new Map<string, Record<string, unknown>>();
   for await (const row of reader.rows('doc-history#v1', 'view')) history.set(storedKey(row.key), row.value);
   for (const key of new Set([...history.keys(), ...truth.history.keys()])) {
@@ -67,7 +78,7 @@ function historyDifferences(key: string, stored: Record<string, unknown>, expect
 function parkedDifferences(parked: readonly ParkedRecord[], expected: readonly ExpectedParked[], records: readonly RawRecord[]): string[] {
   const differences: string[] = [];
   const id = (entry: { generation: string; key: string; sequence: string }) => `${entry.generation} ${entry.key} ${entry.sequence}`;
-  const stored = new Map(parked.map((record) => [id({ generation: record.generation, key: keyText(JSON.parse(record.key) as WireMap), sequence: record.sequence }), record]));
+  const stored = new Map(parked.map((record) => [id({ generation: record.generation, key: parkedKeyText(record.key), sequence: record.sequence }), record]));
   const wanted = new Map(expected.map((entry) => [id(entry), entry]));
   const bySequence = new Map(records.map((record) => [record.dynamodb.SequenceNumber, record]));
   for (const [name, record] of stored) {
@@ -84,6 +95,15 @@ function parkedDifferences(parked: readonly ParkedRecord[], expected: readonly E
   }
   for (const name of wanted.keys()) if (!stored.has(name)) differences.push(`parked ${name} is missing`);
   return differences;
+}
+
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [`(not a list: ${typeof value})`];
+}
+
+/** An item's key as the truth names it; a stream's key as the engine does. */
+function parkedKeyText(key: string): string {
+  return key.startsWith('{') ? keyText(JSON.parse(key) as WireMap) : key;
 }
 
 function storedKey(key: unknown): string {

@@ -1,11 +1,13 @@
 import * as z from 'zod';
+import { defineEventLog, defineEventProjection, type EventProjection } from '../../src/eventlog/define.js';
 import { defineProjection, type Projection } from '../../src/projection/define.js';
 import { exactNumber } from '../../src/projection/schemas.js';
 
 /**
- * The adversary's projections of the `Docs` table. The live ones have a bug: their schema does not know the
- * stage `gone`, so those records are parked until a redrive runs the fixed ones. The fix changes nothing
- * else: a record both accept gives the same result in both.
+ * The adversary's projections of the `Docs` table. The live history has a bug: its schema does not know the
+ * stage `gone`, so those records are parked until a redrive runs the fixed one. The rebuild runs an older
+ * build still, whose stage counts have the same bug: what it parks holds the scanned binaries as bytes. A fix
+ * changes nothing else: a record both versions accept gives the same result in both.
  */
 const bytes = z.instanceof(Uint8Array);
 
@@ -90,5 +92,41 @@ const groupTotals = defineProjection({
   contribute: (doc) => ({ [doc.group]: { amount: doc.amount, docs: 1 } }),
 });
 
-export const liveDocProjections = [docHistory(LiveDoc as unknown as typeof FixedDoc), stageCounts(FixedDoc), groupTotals] as Projection[];
+const broken = LiveDoc as unknown as typeof FixedDoc;
+export const liveDocProjections = [docHistory(broken), stageCounts(FixedDoc), groupTotals] as Projection[];
+/** The sums, as the rebuild's older build has them. */
+export const rebuiltDocProjections = [stageCounts(broken), groupTotals] as Projection[];
 export const fixedDocProjections = [docHistory(FixedDoc), stageCounts(FixedDoc), groupTotals] as Projection[];
+
+/** The `DocEvents` log's events; the live schema does not know `Archived` yet. */
+const payload = z.object({ blob: bytes, n: z.number().int(), parts: z.set(bytes) });
+const eventOf = <Type extends string>(type: Type) => z.object({ type: z.literal(type), payload });
+const liveEvents = z.discriminatedUnion('type', [eventOf('Opened'), eventOf('Noted'), eventOf('Sealed')]);
+const fixedEvents = z.discriminatedUnion('type', [eventOf('Opened'), eventOf('Noted'), eventOf('Sealed'), eventOf('Archived')]);
+
+export interface StreamHistory {
+  /** `<version>:<type>` of every event, in version order. */
+  readonly events: readonly string[];
+  readonly blobs: readonly Uint8Array[];
+  readonly parts: readonly Uint8Array[];
+}
+
+/**
+ * Per stream, every event in version order with its binaries: events arrive out of order (each is its own
+ * item), so those ahead of a gap are held in the checkpoint, binaries and all, until it fills.
+ */
+const streamHistory = (events: typeof fixedEvents) =>
+  defineEventProjection({
+    name: 'stream-history',
+    version: 1,
+    kind: 'event-view',
+    log: defineEventLog({ streamId: 'stream', version: 'version', type: 'type', payload: 'payload', events }),
+    evolve: (state: StreamHistory | undefined, event): StreamHistory => ({
+      events: [...(state?.events ?? []), `${event.version}:${event.type}`],
+      blobs: [...(state?.blobs ?? []), event.payload.blob],
+      parts: [...(state?.parts ?? []), ...event.payload.parts],
+    }),
+  }) as EventProjection;
+
+export const liveStreamHistory = streamHistory(liveEvents as unknown as typeof fixedEvents);
+export const fixedStreamHistory = streamHistory(fixedEvents);

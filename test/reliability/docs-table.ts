@@ -11,7 +11,7 @@ import { DynamoDbStreamSource } from '../../adapters/dynamodb/stream-source.js';
 import { waitForActive } from '../../adapters/dynamodb/tables.js';
 import { readStream } from '../../src/local/shard-poller.js';
 import { localStreams, uniqueName } from '../support/local-dynamodb.js';
-import type { Doc, DocKey, DocOperation } from './docs-workload.js';
+import type { Doc, DocEvent, DocKey, DocOperation } from './docs-workload.js';
 
 /** A doc as DynamoDB attribute values, written by hand (no streamfold encoder involved). */
 export function docItem(doc: Doc): Record<string, AttributeValue> {
@@ -33,24 +33,55 @@ function docKeyItem(key: DocKey): Record<string, AttributeValue> {
   return { id: { B: key.id }, slot: { N: String(key.slot) } };
 }
 
+/** An event as DynamoDB attribute values. */
+export function eventItem(event: DocEvent): Record<string, AttributeValue> {
+  return {
+    stream: { S: event.stream },
+    version: { N: String(event.version) },
+    type: { S: event.type },
+    payload: { M: { blob: { B: event.payload.blob }, n: { N: String(event.payload.n) }, parts: { BS: [...event.payload.parts] } } },
+  };
+}
+
 /**
- * Creates a `Docs` table with a stream on DynamoDB Local, applies the operations, and reads back the stream's
- * records (Lambda's JSON shape, binaries in base64) and a scan of the final table (the SDK's shape, binaries
- * as bytes, as a rebuild's scanner hands them over).
+ * Creates a `Docs` table (binary partition key, number sort key) with a stream on DynamoDB Local, applies the
+ * operations, and reads back the stream's records (Lambda's JSON shape, binaries in base64) and a scan of the
+ * final table (the SDK's shape, binaries as bytes, as a rebuild's scanner hands them over).
  */
 export async function docsWithRecords(client: DynamoDBClient, operations: readonly DocOperation[]) {
-  const table = uniqueName('Docs');
+  return tableWithRecords(client, 'Docs', [['id', 'B'], ['slot', 'N']], async (table) => {
+    for (const operation of operations) {
+      if (operation.type === 'put') await client.send(new PutItemCommand({ TableName: table, Item: docItem(operation.doc) }));
+      else await client.send(new DeleteItemCommand({ TableName: table, Key: docKeyItem(operation.key) }));
+    }
+  });
+}
+
+/** The same for a `DocEvents` log (stream id and version), its events written in the order given. */
+export async function docEventsWithRecords(client: DynamoDBClient, events: readonly DocEvent[]) {
+  return tableWithRecords(client, 'DocEvents', [['stream', 'S'], ['version', 'N']], async (table) => {
+    for (const event of events) await client.send(new PutItemCommand({ TableName: table, Item: eventItem(event) }));
+  });
+}
+
+async function tableWithRecords(
+  client: DynamoDBClient,
+  prefix: string,
+  [[hash, hashType], [range, rangeType]]: [[string, 'S' | 'B'], [string, 'N']],
+  write: (table: string) => Promise<void>,
+) {
+  const table = uniqueName(prefix);
   await client.send(
     new CreateTableCommand({
       TableName: table,
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [
-        { AttributeName: 'id', AttributeType: 'B' },
-        { AttributeName: 'slot', AttributeType: 'N' },
+        { AttributeName: hash, AttributeType: hashType },
+        { AttributeName: range, AttributeType: rangeType },
       ],
       KeySchema: [
-        { AttributeName: 'id', KeyType: 'HASH' },
-        { AttributeName: 'slot', KeyType: 'RANGE' },
+        { AttributeName: hash, KeyType: 'HASH' },
+        { AttributeName: range, KeyType: 'RANGE' },
       ],
       StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
     }),
@@ -59,10 +90,7 @@ export async function docsWithRecords(client: DynamoDBClient, operations: readon
   const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
   const streamArn = Table?.LatestStreamArn;
   if (streamArn === undefined) throw new Error(`table ${table} has no stream`);
-  for (const operation of operations) {
-    if (operation.type === 'put') await client.send(new PutItemCommand({ TableName: table, Item: docItem(operation.doc) }));
-    else await client.send(new DeleteItemCommand({ TableName: table, Key: docKeyItem(operation.key) }));
-  }
+  await write(table);
   const records: Record<string, unknown>[] = [];
   for await (const shard of readStream(new DynamoDbStreamSource(localStreams()), streamArn)) records.push(...(shard.records as Record<string, unknown>[]));
   const finalItems: Record<string, AttributeValue>[] = [];

@@ -28,6 +28,8 @@ const ROW_BESIDES_NOTES = 8 * 1024;
 export interface HistoryRow {
   readonly entries: readonly string[];
   readonly notes: readonly string[];
+  /** The notes' bytes, all together. */
+  readonly noteBytes: number;
   /** Binaries in base64, as the records carry them. */
   readonly blob: string;
   readonly tags: readonly string[];
@@ -82,7 +84,7 @@ export function docsTruth(records: readonly RawRecord[], finalItems: readonly Re
         continue;
       }
       const next = historyStep(row, record);
-      if (noteBytes(next) + ROW_BESIDES_NOTES > ITEM_LIMIT) {
+      if (next.noteBytes + ROW_BESIDES_NOTES > ITEM_LIMIT) {
         blocked = true;
         refusedRows += 1;
         parked.push({ generation: 'doc-history#v1', key, sequence, reason: 'failed', error: /400 KB/ });
@@ -130,9 +132,11 @@ function historyStep(row: HistoryRow | undefined, record: RawRecord): HistoryRow
   const kind = record.eventName === 'INSERT' ? 'insert' : record.eventName === 'MODIFY' ? 'modify' : 'remove';
   const rev = numberOf(image ?? record.dynamodb.OldImage ?? {}, 'rev');
   const meta = image?.meta?.M;
+  const note = image === undefined ? '' : repeated(stringOf(image, 'note'), Number(numberOf(image, 'copies')));
   return {
     entries: [...(row?.entries ?? []), `${kind}:${rev}`],
-    notes: [...(row?.notes ?? []), image === undefined ? '' : stringOf(image, 'note').repeat(Number(numberOf(image, 'copies')))],
+    notes: [...(row?.notes ?? []), note],
+    noteBytes: (row?.noteBytes ?? 0) + Buffer.byteLength(note),
     blob: image?.blob?.B ?? row?.blob ?? '',
     tags: image?.tags?.BS ?? row?.tags ?? [],
     raw: meta?.raw?.B ?? row?.raw ?? '',
@@ -140,8 +144,17 @@ function historyStep(row: HistoryRow | undefined, record: RawRecord): HistoryRow
   };
 }
 
-function noteBytes(row: HistoryRow): number {
-  return row.notes.reduce((total, note) => total + Buffer.byteLength(note), 0);
+/** `text` taken `times` times, made (and measured) once however many scenarios fold it. */
+const repeats = new Map<string, string>();
+function repeated(text: string, times: number): string {
+  const key = `${times}:${text}`;
+  let result = repeats.get(key);
+  if (result === undefined) {
+    result = text.repeat(times);
+    Buffer.byteLength(result);
+    repeats.set(key, result);
+  }
+  return result;
 }
 
 function stringOf(image: WireMap, name: string): string {
@@ -164,4 +177,31 @@ function withoutZeros(rows: ReadonlyMap<string, Record<string, bigint>>): Map<st
     if (nonZero.length > 0) shown.set(group, Object.fromEntries(nonZero));
   }
   return shown;
+}
+
+export interface StreamRow {
+  readonly events: readonly string[];
+  /** Base64, as the records carry them. */
+  readonly blobs: readonly string[];
+  readonly parts: readonly string[];
+}
+
+/** Each stream's events folded in version order, as `stream-history` is meant to: every one applies in the end. */
+export function streamsTruth(records: readonly RawRecord[]): Map<string, StreamRow> {
+  const byStream = new Map<string, WireMap[]>();
+  for (const record of records) {
+    const image = record.dynamodb.NewImage ?? {};
+    const stream = stringOf(image, 'stream');
+    byStream.set(stream, [...(byStream.get(stream) ?? []), image]);
+  }
+  const rows = new Map<string, StreamRow>();
+  for (const [stream, images] of byStream) {
+    images.sort((a, b) => Number(numberOf(a, 'version')) - Number(numberOf(b, 'version')));
+    rows.set(stream, {
+      events: images.map((image) => `${numberOf(image, 'version')}:${stringOf(image, 'type')}`),
+      blobs: images.map((image) => image.payload?.M?.blob?.B ?? '?'),
+      parts: images.flatMap((image) => image.payload?.M?.parts?.BS ?? []),
+    });
+  }
+  return rows;
 }

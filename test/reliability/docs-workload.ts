@@ -146,3 +146,31 @@ function heavyOperations(key: DocKey, bytes: (min: number, max: number) => Uint8
     { type: 'put', doc: { ...base, rev: 3, note: noise(), stage: 'gone' } },
   ];
 }
+
+/** An event of the `DocEvents` log: binaries in its payload, and a type the live projection does not know. */
+export interface DocEvent {
+  readonly stream: string;
+  readonly version: number;
+  readonly type: 'Opened' | 'Noted' | 'Sealed' | 'Archived';
+  readonly payload: { readonly blob: Uint8Array; readonly n: number; readonly parts: readonly Uint8Array[] };
+}
+
+/**
+ * Events of a few streams, versions 1, 2, 3, … each, written in an interleaved order. `Archived` is the type
+ * the live projection's schema does not know yet.
+ */
+export function docEventsWorkload(random: () => number, options: { streams: number; events: number }): DocEvent[] {
+  const bytes = (min: number, max: number) => new Uint8Array(Array.from({ length: min + Math.floor(random() * (max - min + 1)) }, () => Math.floor(random() * 256)));
+  const versions = Array.from({ length: options.streams }, () => 0);
+  const events: DocEvent[] = [];
+  while (events.length < options.events) {
+    const index = Math.floor(random() * options.streams);
+    const version = (versions[index] ?? 0) + 1;
+    versions[index] = version;
+    const roll = random();
+    const type = version === 1 ? 'Opened' : roll < 0.15 ? 'Archived' : roll < 0.3 ? 'Sealed' : 'Noted';
+    const parts = [...new Map(Array.from({ length: 1 + Math.floor(random() * 2) }, () => bytes(1, 4)).map((part) => [Buffer.from(part).toString('hex'), part])).values()];
+    events.push({ stream: `s-${index}`, version, type, payload: { blob: bytes(0, 24), n: Math.floor(random() * 1000), parts } });
+  }
+  return events;
+}

@@ -5,7 +5,7 @@ import { silentLogger } from '../../src/logging.js';
 import type { Difference } from '../../src/local/orders-truth.js';
 import { differencesFromTruth } from '../support/expectations.js';
 import { seededRandom } from '../../src/local/random.js';
-import type { Projection } from '../../src/projection/define.js';
+import type { AnyProjection } from '../../src/projection/kinds.js';
 import type { ReadModelReader, ReadModelStore } from '../../src/projection/ports.js';
 import type { ProjectionRuntime } from '../../src/projection/runtime.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
@@ -62,7 +62,7 @@ export async function runScenario(
   const finalItems = workload.finalItems.filter((item) => chosen.has(String(item.orderId)));
   const store = storeOf();
   const injected = noFaultsInjected();
-  const runtimesIn = (projections: readonly Projection[]) => {
+  const runtimesIn = (projections: readonly AnyProjection[]) => {
     const faulty = new FaultyStore(store, random, scenario.faults);
     return { faulty, runtimes: runtimesOf(projections, faulty, silentLogger, { sleep: noSleep, maxRounds: 12 }) };
   };

@@ -2,13 +2,15 @@ import fc from 'fast-check';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDbDeadLetterStore } from '../../adapters/dynamodb/dead-letters.js';
 import { StreamConsumer } from '../../src/consumer.js';
-import { runtimesOf } from '../../src/lanes.js';
+import { lanesOf } from '../../src/lanes.js';
 import { silentLogger } from '../../src/logging.js';
 import { seededRandom, shuffle } from '../../src/local/random.js';
 import { generationOf, type Projection } from '../../src/projection/define.js';
+import type { AnyProjection } from '../../src/projection/kinds.js';
+import type { Lane } from '../../src/projection/lane.js';
 import type { DeadLetterStore, ParkedRecord, ReadModelReader, ReadModelStore } from '../../src/projection/ports.js';
 import { Redriver } from '../../src/projection/redrive.js';
-import type { ProjectionRuntime } from '../../src/projection/runtime.js';
+import { ProjectionRuntime } from '../../src/projection/runtime.js';
 import { Decimal } from '../../src/records/decimal.js';
 import { itemKeyFromKeys } from '../../src/records/item-key.js';
 import { FaultyStore, type StoreFaults } from '../support/faulty-store.js';
@@ -16,17 +18,19 @@ import { MemoryDynamoDbClient, MemoryDynamoDbTable, type TableFaults } from '../
 import { noSleep } from '../support/messages.js';
 import { deliver, deliveryPlans, noFaultsInjected, rate, storeFaults, type DeliveryPlan } from './delivery.js';
 import { docsDifferences } from './docs-differences.js';
-import { fixedDocProjections, liveDocProjections } from './docs-projections.js';
-import { docsTruth, keyText, type RawRecord } from './docs-truth.js';
+import { fixedDocProjections, fixedStreamHistory, liveDocProjections, liveStreamHistory, rebuiltDocProjections } from './docs-projections.js';
+import { docsTruth, keyText, streamsTruth, type RawRecord } from './docs-truth.js';
 import { ANCHOR_AMOUNT, GROUPS } from './docs-workload.js';
 import { DynamoDbLimitedStore, Fate, ProcessStore } from './processes.js';
 import { rebuildBeside } from './rebuild-beside.js';
 
-/** The `Docs` workload's real stream records and final table, and which item is the heavy one. */
+/** The `Docs` workload's real stream records and final table, and which item is the heavy one; the same of `DocEvents`. */
 export interface PoisonWorkload {
   readonly records: readonly RawRecord[];
   readonly finalItems: readonly Record<string, AttributeValue>[];
   readonly heavyKey: string;
+  readonly eventRecords: readonly RawRecord[];
+  readonly eventItems: readonly Record<string, AttributeValue>[];
 }
 
 /**
@@ -40,6 +44,8 @@ export interface PoisonScenario extends DeliveryPlan {
   readonly docs: number;
   /** Whether the heavy item (a record too large to park whole) is among them: it is slow to park, so rare. */
   readonly heavy: boolean;
+  /** Streams of the event log taken, delivered to a consumer of their own (0: none). */
+  readonly streams: number;
   /** A rebuild of the sums from a scan of the final table (binaries as bytes) runs beside the live consumers. */
   readonly rebuild: boolean;
   readonly faults: StoreFaults;
@@ -51,7 +57,8 @@ export interface PoisonScenario extends DeliveryPlan {
 export const poisonScenarios: fc.Arbitrary<PoisonScenario> = fc.record({
   seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
   docs: fc.integer({ min: 1, max: 6 }),
-  heavy: fc.integer({ min: 0, max: 24 }).map((roll) => roll === 0),
+  heavy: fc.integer({ min: 0, max: 39 }).map((roll) => roll === 0),
+  streams: fc.integer({ min: 0, max: 4 }),
   rebuild: fc.boolean(),
   ...deliveryPlans,
   faults: storeFaults,
@@ -79,7 +86,8 @@ export type PoisonCount =
 /** Planted bugs, to show the harness catches them. */
 export interface PoisonMutation {
   readonly store?: () => DynamoDbLimitedStore;
-  readonly redriveRuntimes?: (projections: readonly Projection[], store: ReadModelStore, deadLetters: DeadLetterStore) => ProjectionRuntime[];
+  /** The lane of the state projections in redrives. */
+  readonly redriveStateLane?: (projections: readonly Projection[]) => Lane;
   readonly deadLetters?: (real: DeadLetterStore) => DeadLetterStore;
 }
 
@@ -92,6 +100,10 @@ export async function runPoisonScenario(workload: PoisonWorkload, scenario: Pois
   const chosen = new Set([...shuffle(random, keys).slice(0, scenario.docs), ...(scenario.heavy ? [workload.heavyKey] : [])]);
   const records = workload.records.filter((record) => chosen.has(keyText(record.dynamodb.Keys)));
   const finalItems = workload.finalItems.filter((item) => chosen.has(`${Buffer.from(item.id?.B ?? []).toString('base64')}/${item.slot?.N}`));
+  const streamIds = [...new Set(workload.eventItems.map((item) => item.stream?.S ?? ''))];
+  const streams = new Set(shuffle(random, streamIds).slice(0, scenario.streams));
+  const events = workload.eventRecords.filter((record) => streams.has(record.dynamodb.NewImage?.stream?.S ?? ''));
+  const eventItems = workload.eventItems.filter((item) => streams.has(item.stream?.S ?? ''));
   const counts: Record<PoisonCount, number> = {
     rowsOver400KB: 0,
     totalsPast38Digits: 0,
@@ -114,7 +126,7 @@ export async function runPoisonScenario(workload: PoisonWorkload, scenario: Pois
   };
 
   /** One process: its read-model store and dead-letter store die together. */
-  const processOf = (projections: readonly Projection[], options: { faults?: StoreFaults; parking?: TableFaults; crashAtWrite?: number; redrive?: boolean }) => {
+  const processOf = (projections: readonly AnyProjection[], options: { faults?: StoreFaults; parking?: TableFaults; crashAtWrite?: number; redrive?: boolean }) => {
     const faults = options.faults ?? NO_STORE_FAULTS;
     const faulty = new FaultyStore(store, random, faults);
     const fate = new Fate({ faulty, random, crashRate: faults.crash, crashAtWrite: options.crashAtWrite });
@@ -122,10 +134,9 @@ export async function runPoisonScenario(workload: PoisonWorkload, scenario: Pois
     const real = new DynamoDbDeadLetterStore({ client: client.asClient(), table: parkedTable.name, consumer: CONSUMER, sleep: noSleep });
     const deadLetters = mutation.deadLetters?.(real) ?? real;
     const processStore = new ProcessStore(faulty, fate, store);
-    const runtimes =
-      options.redrive === true && mutation.redriveRuntimes !== undefined
-        ? mutation.redriveRuntimes(projections, processStore, deadLetters)
-        : runtimesOf(projections, processStore, silentLogger, { sleep: noSleep, maxRounds: 12, deadLetters });
+    const laneOf = (lane: Lane) =>
+      options.redrive === true && lane.kind === 'state' && mutation.redriveStateLane !== undefined ? mutation.redriveStateLane(lane.projections as Projection[]) : lane;
+    const runtimes = lanesOf(projections).map((lane) => new ProjectionRuntime(laneOf(lane), processStore, silentLogger, { sleep: noSleep, maxRounds: 12, deadLetters }));
     const finish = () => {
       counts.parkingThrottled += client.injected.throttle;
       counts.parkingUnprocessed += client.injected.unprocessed;
@@ -146,8 +157,8 @@ export async function runPoisonScenario(workload: PoisonWorkload, scenario: Pois
 
   const racing: Promise<unknown>[] = [];
   const redrivesAt = new Set(scenario.redrivesAt);
-  const newContainer = () => {
-    const process = processOf(liveDocProjections, { faults: scenario.faults, parking: scenario.parking });
+  const containerOf = (projections: readonly AnyProjection[]) => () => {
+    const process = processOf(projections, { faults: scenario.faults, parking: scenario.parking });
     return {
       consumer: new StreamConsumer(process.runtimes, silentLogger),
       crashed: () => process.fate.dead,
@@ -155,16 +166,21 @@ export async function runPoisonScenario(workload: PoisonWorkload, scenario: Pois
       retire: process.finish,
     };
   };
+  const fixed = [...fixedDocProjections, fixedStreamHistory];
+  const itemOf = (record: Record<string, unknown>) => keyText((record as unknown as RawRecord).dynamodb.Keys);
+  const rawRecords = (raw: readonly RawRecord[]) => raw as unknown as Record<string, unknown>[];
   const work: Promise<unknown>[] = [
-    deliver(records as unknown as Record<string, unknown>[], scenario, random, (record) => keyText((record as unknown as RawRecord).dynamodb.Keys), newContainer, injected, (count) => {
+    deliver(rawRecords(records), scenario, random, itemOf, containerOf(liveDocProjections), injected, (count) => {
       if (!redrivesAt.has(count)) return;
       counts.redrivesRacing += 1;
-      racing.push(redriveOnce(processOf(fixedDocProjections, { faults: scenario.faults, parking: scenario.parking, redrive: true })));
+      racing.push(redriveOnce(processOf(fixed, { faults: scenario.faults, parking: scenario.parking, redrive: true })));
     }),
+    deliver(rawRecords(events), scenario, random, itemOf, containerOf([liveStreamHistory]), injected),
   ];
   if (scenario.rebuild) {
-    const sums = liveDocProjections.filter((projection) => projection.kind === 'sum');
-    work.push(rebuildBeside(sums, finalItems, ['id', 'slot'], (projection) => processOf([projection], { faults: scenario.faults, parking: scenario.parking }).runtimes[0] as ProjectionRuntime));
+    const runtimeOf = (projection: AnyProjection) => processOf([projection], { faults: scenario.faults, parking: scenario.parking }).runtimes[0] as ProjectionRuntime;
+    work.push(rebuildBeside(rebuiltDocProjections, finalItems, ['id', 'slot'], runtimeOf));
+    work.push(rebuildBeside([liveStreamHistory], eventItems, ['stream', 'version'], runtimeOf));
   }
   const [invocations] = (await Promise.all(work)) as [number];
   await Promise.all(racing);
@@ -173,7 +189,7 @@ export async function runPoisonScenario(workload: PoisonWorkload, scenario: Pois
   // its second, and so on, until one run finishes.
   for (let crashAt = 1; ; crashAt += 1) {
     if (crashAt > MAX_REDRIVE_RUNS) throw new Error('the redrive never finished');
-    const outcome = await redriveOnce(processOf(fixedDocProjections, { crashAtWrite: crashAt, redrive: true }));
+    const outcome = await redriveOnce(processOf(fixed, { crashAtWrite: crashAt, redrive: true }));
     if (outcome === 'done') break;
     if (outcome === 'failed') throw new Error(`a redrive without faults failed (run ${crashAt})`);
     counts.redriveCrashes += 1;
@@ -186,7 +202,8 @@ export async function runPoisonScenario(workload: PoisonWorkload, scenario: Pois
   const truth = docsTruth(records, finalItems, GROUPS);
   counts.rowsOver400KB = truth.refusedRows;
   counts.totalsPast38Digits = truth.overflowingTotals;
-  return { differences: await docsDifferences(store as ReadModelReader, parked, truth, records), invocations, injected, counts };
+  const differences = await docsDifferences(store as ReadModelReader, parked, truth, [...records, ...events], streamsTruth(events));
+  return { differences, invocations, injected, counts };
 }
 
 const NO_STORE_FAULTS: StoreFaults = { conflict: 0, throttle: 0, unknownOutcome: 0, crash: 0, loadFailure: 0 };

@@ -75,8 +75,19 @@ export class ProcessStore implements ReadModelStore {
   }
 }
 
-/** What the DynamoDB adapter would refuse of one key's write, by its own limits (`refusalsOf`). */
-export const dynamoDbRefusals = (write: KeyWrite): readonly Refusal[] => refusalsOf(unitOf('docs', DEFAULT_TABLE_NAMES, write, 0));
+/**
+ * What the DynamoDB adapter would refuse of one key's write, by its own limits (`refusalsOf`). Kept per write:
+ * the runtime asks before sending and the store again when the same write arrives.
+ */
+const refused = new WeakMap<KeyWrite, readonly Refusal[]>();
+export function dynamoDbRefusals(write: KeyWrite): readonly Refusal[] {
+  let refusals = refused.get(write);
+  if (refusals === undefined) {
+    refusals = refusalsOf(unitOf('docs', DEFAULT_TABLE_NAMES, write, 0));
+    refused.set(write, refusals);
+  }
+  return refusals;
+}
 
 /**
  * The in-memory store with the DynamoDB adapter's limits: told to the runtime before it sends (as the adapter

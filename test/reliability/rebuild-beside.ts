@@ -1,5 +1,5 @@
 import { silentLogger } from '../../src/logging.js';
-import type { Projection } from '../../src/projection/define.js';
+import type { AnyProjection } from '../../src/projection/kinds.js';
 import type { ProjectionRuntime } from '../../src/projection/runtime.js';
 import { Rebuilder } from '../../src/rebuild/rebuilder.js';
 import { noSleep } from '../support/messages.js';
@@ -11,10 +11,10 @@ import { MemoryGenerationRegistry, MemoryRebuildStateStore, MemorySourceScanner 
  * for each attempt.
  */
 export async function rebuildBeside(
-  projections: readonly Projection[],
+  projections: readonly AnyProjection[],
   items: readonly Record<string, unknown>[],
   keyAttributes: readonly string[],
-  runtimeOf: (projection: Projection) => ProjectionRuntime,
+  runtimeOf: (projection: AnyProjection) => ProjectionRuntime,
 ): Promise<void> {
   const states = new MemoryRebuildStateStore();
   const registry = new MemoryGenerationRegistry();
