@@ -65,7 +65,7 @@ describe('the adversary', () => {
           const report = await runScenario(workload, scenario, () => new UnguardedStore());
           if (report.differences.length > 0) throw new Error(`${report.differences.length} differences`);
         }),
-        { numRuns: 300, seed: 42 },
+        { numRuns: 300, seed: 42, endOnFailure: true },
       )
       .then(
         () => undefined,

@@ -168,7 +168,7 @@ export function docEventsWorkload(random: () => number, options: { streams: numb
     const version = (versions[index] ?? 0) + 1;
     versions[index] = version;
     const roll = random();
-    const type = version === 1 ? 'Opened' : roll < 0.15 ? 'Archived' : roll < 0.3 ? 'Sealed' : 'Noted';
+    const type = version === 1 ? 'Opened' : roll < 0.07 ? 'Archived' : roll < 0.2 ? 'Sealed' : 'Noted';
     const parts = [...new Map(Array.from({ length: 1 + Math.floor(random() * 2) }, () => bytes(1, 4)).map((part) => [Buffer.from(part).toString('hex'), part])).values()];
     events.push({ stream: `s-${index}`, version, type, payload: { blob: bytes(0, 24), n: Math.floor(random() * 1000), parts } });
   }
