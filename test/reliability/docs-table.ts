@@ -1,16 +1,8 @@
-import {
-  CreateTableCommand,
-  DeleteItemCommand,
-  DescribeTableCommand,
-  PutItemCommand,
-  ScanCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbStreamSource } from '../../adapters/dynamodb/stream-source.js';
-import { waitForActive } from '../../adapters/dynamodb/tables.js';
 import { readStream } from '../../src/local/shard-poller.js';
-import { localStreams, uniqueName } from '../support/local-dynamodb.js';
+import { createStreamedTable } from '../support/keyed-table.js';
+import { localStreams } from '../support/local-dynamodb.js';
 import type { Doc, DocEvent, DocKey, DocOperation } from './docs-workload.js';
 
 /** A doc as DynamoDB attribute values, written by hand (no streamfold encoder involved). */
@@ -49,7 +41,7 @@ export function eventItem(event: DocEvent): Record<string, AttributeValue> {
  * final table (the SDK's shape, binaries as bytes, as a rebuild's scanner hands them over).
  */
 export async function docsWithRecords(client: DynamoDBClient, operations: readonly DocOperation[]) {
-  return tableWithRecords(client, 'Docs', [['id', 'B'], ['slot', 'N']], async (table) => {
+  return tableWithRecords(client, 'Docs', ['id', 'B'], ['slot', 'N'], async (table) => {
     for (const operation of operations) {
       if (operation.type === 'put') await client.send(new PutItemCommand({ TableName: table, Item: docItem(operation.doc) }));
       else await client.send(new DeleteItemCommand({ TableName: table, Key: docKeyItem(operation.key) }));
@@ -59,7 +51,7 @@ export async function docsWithRecords(client: DynamoDBClient, operations: readon
 
 /** The same for a `DocEvents` log (stream id and version), its events written in the order given. */
 export async function docEventsWithRecords(client: DynamoDBClient, events: readonly DocEvent[]) {
-  return tableWithRecords(client, 'DocEvents', [['stream', 'S'], ['version', 'N']], async (table) => {
+  return tableWithRecords(client, 'DocEvents', ['stream', 'S'], ['version', 'N'], async (table) => {
     for (const event of events) await client.send(new PutItemCommand({ TableName: table, Item: eventItem(event) }));
   });
 }
@@ -67,29 +59,11 @@ export async function docEventsWithRecords(client: DynamoDBClient, events: reado
 async function tableWithRecords(
   client: DynamoDBClient,
   prefix: string,
-  [[hash, hashType], [range, rangeType]]: [[string, 'S' | 'B'], [string, 'N']],
+  hash: [string, 'S' | 'B'],
+  range: [string, 'N'],
   write: (table: string) => Promise<void>,
 ) {
-  const table = uniqueName(prefix);
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: hash, AttributeType: hashType },
-        { AttributeName: range, AttributeType: rangeType },
-      ],
-      KeySchema: [
-        { AttributeName: hash, KeyType: 'HASH' },
-        { AttributeName: range, KeyType: 'RANGE' },
-      ],
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-    }),
-  );
-  await waitForActive(client, table);
-  const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
-  const streamArn = Table?.LatestStreamArn;
-  if (streamArn === undefined) throw new Error(`table ${table} has no stream`);
+  const { name: table, streamArn } = await createStreamedTable(client, prefix, hash, range);
   await write(table);
   const records: Record<string, unknown>[] = [];
   for await (const shard of readStream(new DynamoDbStreamSource(localStreams()), streamArn)) records.push(...(shard.records as Record<string, unknown>[]));

@@ -10,11 +10,7 @@ import { docEventsWithRecords, docsWithRecords } from './docs-table.js';
 import { docEventsWorkload, docsWorkload } from './docs-workload.js';
 import { poisonScenarios, runPoisonScenario, type PoisonMutation, type PoisonWorkload } from './poison-harness.js';
 import { DynamoDbLimitedStore } from './processes.js';
-
-const RUNS = Number(process.env.STREAMFOLD_RELIABILITY_RUNS ?? 1000);
-const REPLAY = process.env.STREAMFOLD_RELIABILITY_SEED === undefined
-  ? {}
-  : { seed: Number(process.env.STREAMFOLD_RELIABILITY_SEED), path: process.env.STREAMFOLD_RELIABILITY_PATH };
+import { REPLAY, RUNS } from './runs.js';
 
 let workload: PoisonWorkload;
 
@@ -30,7 +26,16 @@ beforeAll(async () => {
     eventItems: log.finalItems,
     heavyKey: keyText({ id: { B: Buffer.from(generated.heavy.id).toString('base64') }, slot: { N: String(generated.heavy.slot) } }),
   };
-  if (process.env.DUMP) (await import('node:fs')).writeFileSync(process.env.DUMP, (await import('../../src/records/wire-json.js')).toWireJson(workload));
+  // The stream and the table agree: each item's last record leaves what the scan finds.
+  const last = new Map(workload.records.map((record) => [keyText(record.dynamodb.Keys), record]));
+  const scanned = workload.finalItems.map((item) => `${Buffer.from(item.id?.B ?? []).toString('base64')}/${item.slot?.N}:${item.rev?.N}`).sort();
+  const streamed = [...last].filter(([, record]) => record.eventName !== 'REMOVE').map(([key, record]) => `${key}:${record.dynamodb.NewImage?.rev?.N}`).sort();
+  expect(streamed).toEqual(scanned);
+  expect(workload.records.length).toBeGreaterThan(200);
+  expect(workload.eventRecords.length).toBe(70);
+  // The heavy item's last change carries two 240 KB notes: more than a parked item holds even gzipped.
+  const heavy = workload.records.filter((record) => keyText(record.dynamodb.Keys) === workload.heavyKey).at(-1);
+  expect(JSON.stringify(heavy).length).toBeGreaterThan(480_000);
 });
 
 describe('the adversary, with poison', () => {
@@ -49,6 +54,11 @@ describe('the adversary, with poison', () => {
       { numRuns: RUNS, ...REPLAY },
     );
     console.log(`adversary with poison: ${JSON.stringify(totals)}`);
+    if (RUNS >= 500 && !('seed' in REPLAY)) {
+      for (const exercised of ['rowsOver400KB', 'totalsPast38Digits', 'parkedInParts', 'redrivesRacing', 'redriveCrashes', 'rebuilds', 'crash', 'unknownOutcome']) {
+        expect(totals[exercised], exercised).toBeGreaterThan(0);
+      }
+    }
   });
 
   /** Runs scenarios with a planted bug until one shows it: answers the differences it found. */
