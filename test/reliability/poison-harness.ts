@@ -56,9 +56,9 @@ export interface PoisonScenario extends DeliveryPlan {
 
 export const poisonScenarios: fc.Arbitrary<PoisonScenario> = fc.record({
   seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-  docs: fc.integer({ min: 1, max: 6 }),
-  heavy: fc.integer({ min: 0, max: 39 }).map((roll) => roll === 0),
-  streams: fc.integer({ min: 0, max: 3 }),
+  docs: fc.integer({ min: 1, max: 5 }),
+  heavy: fc.integer({ min: 0, max: 59 }).map((roll) => roll === 0),
+  streams: fc.integer({ min: 0, max: 2 }),
   rebuild: fc.boolean(),
   ...deliveryPlans,
   faults: storeFaults,
