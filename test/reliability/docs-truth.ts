@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { ANCHOR_AMOUNT, isPlainAmount } from './docs-workload.js';
+import { ANCHOR_AMOUNT, isPlainAmount, NOTE_UNIT } from './docs-workload.js';
 
 /**
  * What correct projections leave of the `Docs` workload, computed from the raw stream records (read here
@@ -84,6 +84,8 @@ export function docsTruth(records: readonly RawRecord[], finalItems: readonly Re
         continue;
       }
       const next = historyStep(row, record);
+      // Whole units keep a row well clear of the limit or well past it, whatever the rest of it weighs.
+      if (next.noteBytes % NOTE_UNIT !== 0) throw new Error(`the workload's notes of ${key} are not whole units`);
       if (next.noteBytes + ROW_BESIDES_NOTES > ITEM_LIMIT) {
         blocked = true;
         refusedRows += 1;
@@ -102,6 +104,8 @@ export function docsTruth(records: readonly RawRecord[], finalItems: readonly Re
         contribution = undefined;
         refusedSinceApplied = [];
       } else if (!isPlainAmount(numberOf(image, 'amount'))) {
+        // Two in a row are outside what this truth covers: see the known gap in batch-splits.reliability.test.ts.
+        if (refusedSinceApplied.length > 0) throw new Error(`the workload refuses two totals of ${key} in a row`);
         overflowingTotals += 1;
         refusedSinceApplied.push({ generation: 'group-totals#v1', key, sequence: record.dynamodb.SequenceNumber, reason: 'failed', error: /38/ });
       } else {
