@@ -81,6 +81,8 @@ export type PoisonCount =
   | 'parkingUnprocessed'
   | 'redrivesRacing'
   | 'redriveCrashes'
+  | 'redriveDiedAfterParkedTableWrite'
+  | 'redriveDiedAfterCommit'
   | 'rebuilds';
 
 /** Planted bugs, to show the harness catches them. */
@@ -163,6 +165,8 @@ class PoisonRun {
       parkingUnprocessed: 0,
       redrivesRacing: 0,
       redriveCrashes: 0,
+      redriveDiedAfterParkedTableWrite: 0,
+      redriveDiedAfterCommit: 0,
       rebuilds: scenario.rebuild ? 1 : 0,
     };
     this.parkedTable.onPut = (item) => {
@@ -246,8 +250,11 @@ class PoisonRun {
   async lastRedrive(): Promise<void> {
     for (let crashAt = 1; ; crashAt += 1) {
       if (crashAt > MAX_REDRIVE_RUNS) throw new Error('the redrive never finished');
-      if ((await this.redrive(this.process(FIXED, { crashAtWrite: crashAt, redrive: true }))) === 'done') return;
+      const process = this.process(FIXED, { crashAtWrite: crashAt, redrive: true });
+      if ((await this.redrive(process)) === 'done') return;
       this.counts.redriveCrashes += 1;
+      if (process.fate.diedAfter === 'a read-model commit') this.counts.redriveDiedAfterCommit += 1;
+      else this.counts.redriveDiedAfterParkedTableWrite += 1;
     }
   }
 

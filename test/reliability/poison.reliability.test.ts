@@ -55,7 +55,7 @@ describe('the adversary, with poison', () => {
     );
     console.log(`adversary with poison: ${JSON.stringify(totals)}`);
     if (RUNS >= 500 && !('seed' in REPLAY)) {
-      for (const exercised of ['rowsOver400KB', 'totalsPast38Digits', 'parkedInParts', 'redrivesRacing', 'redriveCrashes', 'rebuilds', 'crash', 'unknownOutcome']) {
+      for (const exercised of ['rowsOver400KB', 'totalsPast38Digits', 'parkedInParts', 'redrivesRacing', 'redriveDiedAfterParkedTableWrite', 'redriveDiedAfterCommit', 'rebuilds', 'crash', 'unknownOutcome']) {
         expect(totals[exercised], exercised).toBeGreaterThan(0);
       }
     }

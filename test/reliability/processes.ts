@@ -16,6 +16,8 @@ import type { ProcessFate } from '../support/memory-dynamodb-table.js';
 export class Fate implements ProcessFate {
   private writes = 0;
   private died = false;
+  /** The write it died after, if it did. */
+  diedAfter: string | undefined;
 
   constructor(
     private readonly options: {
@@ -40,6 +42,7 @@ export class Fate implements ProcessFate {
     const { crashAtWrite, crashRate = 0, random = Math.random } = this.options;
     if (this.writes === crashAtWrite || (atRandom && crashRate > 0 && random() < crashRate)) {
       this.died = true;
+      this.diedAfter = what;
       if (this.options.faulty !== undefined) this.options.faulty.crashed = true;
       throw new Crashed(`injected: the process died after ${what} landed`);
     }
