@@ -1,4 +1,4 @@
-import { CreateTableCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { TableNames } from '../../adapters/dynamodb/layout.js';
@@ -15,7 +15,8 @@ import { readAllRows } from '../../src/projection/read-model.js';
 import type { ScanPage, SourceScanner } from '../../src/rebuild/ports.js';
 import { Rebuilder } from '../../src/rebuild/rebuilder.js';
 import { verifyProjection } from '../../src/rebuild/verify.js';
-import { freshTables, localClient, uniqueName } from '../support/local-dynamodb.js';
+import { createKeyedTable, type KeyType } from '../support/keyed-table.js';
+import { freshTables, localClient } from '../support/local-dynamodb.js';
 
 const Blob = z.instanceof(Uint8Array);
 const Reading = z.object({ device: Blob, at: Blob, site: z.string(), value: z.number(), raw: Blob });
@@ -53,25 +54,7 @@ function bytes(random: () => number, length: number): Uint8Array {
 }
 
 /** A table of a test's own with a partition and a sort key of the given types. */
-async function createTable(prefix: string, [hash, hashType]: [string, 'S' | 'N' | 'B'], [range, rangeType]: [string, 'S' | 'N' | 'B']): Promise<string> {
-  const name = uniqueName(prefix);
-  await client.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: hash, AttributeType: hashType },
-        { AttributeName: range, AttributeType: rangeType },
-      ],
-      KeySchema: [
-        { AttributeName: hash, KeyType: 'HASH' },
-        { AttributeName: range, KeyType: 'RANGE' },
-      ],
-    }),
-  );
-  await waitForActive(client, name);
-  return name;
-}
+const createTable = (prefix: string, hash: [string, KeyType], range: [string, KeyType]): Promise<string> => createKeyedTable(client, prefix, hash, range);
 
 beforeAll(async () => {
   client = localClient();

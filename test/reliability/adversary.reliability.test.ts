@@ -5,13 +5,8 @@ import { ordersWorkload } from '../../demo/orders-workload.js';
 import { MemoryReadModelStore } from '../../src/testing/memory-store.js';
 import { localClient, ordersWithRecords } from '../support/local-dynamodb.js';
 import { runScenario, scenarios, type Workload } from './harness.js';
+import { REPLAY, RUNS } from './runs.js';
 
-/** More on demand: STREAMFOLD_RELIABILITY_RUNS=20000 npm test -- test/reliability */
-const RUNS = Number(process.env.STREAMFOLD_RELIABILITY_RUNS ?? 1000);
-/** Replays one failing scenario: the seed and path fast-check printed. */
-const REPLAY = process.env.STREAMFOLD_RELIABILITY_SEED === undefined
-  ? {}
-  : { seed: Number(process.env.STREAMFOLD_RELIABILITY_SEED), path: process.env.STREAMFOLD_RELIABILITY_PATH };
 
 let workload: Workload;
 
@@ -65,7 +60,7 @@ describe('the adversary', () => {
           const report = await runScenario(workload, scenario, () => new UnguardedStore());
           if (report.differences.length > 0) throw new Error(`${report.differences.length} differences`);
         }),
-        { numRuns: 300, seed: 42 },
+        { numRuns: 300, seed: 42, endOnFailure: true },
       )
       .then(
         () => undefined,
