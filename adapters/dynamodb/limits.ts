@@ -1,7 +1,10 @@
 import { StreamfoldError } from '../../src/core/errors.js';
 import type { Refusal } from '../../src/projection/ports.js';
 import { itemSize } from './item-size.js';
-import { ATTR } from './layout.js';
+import type { ViewState } from '../../src/projection/define.js';
+import type { ItemKey } from '../../src/records/item-key.js';
+import { SEQUENCE_MAX_DIGITS } from '../../src/records/sequence.js';
+import { ATTR, encodeViewRow } from './layout.js';
 import { TRANSACT_BYTE_BUDGET, TRANSACT_MAX_ITEMS, type Unit } from './transactions.js';
 
 /** DynamoDB's item size limit: 400 KB, counted in attribute names and values. */
@@ -39,6 +42,13 @@ export function refusalsOf(unit: Unit): Refusal[] {
     }
   }
   return dedupe(refusals);
+}
+
+/** A view row DynamoDB would refuse for its size, as one record's step would write it. */
+export function viewRowRefusal(generation: string, key: ItemKey, state: ViewState): StreamfoldError | undefined {
+  const bytes = itemSize(encodeViewRow(generation, key, state, '0'.repeat(SEQUENCE_MAX_DIGITS), Date.now()));
+  if (bytes <= MAX_ITEM_BYTES) return undefined;
+  return refusal(generation, `the row of ${generation} for this item would be ${bytes.toLocaleString('en')} bytes, over DynamoDB's 400 KB (${MAX_ITEM_BYTES.toLocaleString('en')}-byte) item limit`).error;
 }
 
 function refusal(generation: string, message: string): Refusal {

@@ -1,6 +1,6 @@
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StreamfoldError, errorMessage } from '../../src/core/errors.js';
-import type { CommitOutcome } from '../../src/projection/ports.js';
+import type { CommitOutcome, KnownTotal } from '../../src/projection/ports.js';
 import { Decimal } from '../../src/records/decimal.js';
 import { cancellationReasons } from './errors.js';
 import { ATTR } from './layout.js';
@@ -25,20 +25,20 @@ export async function refusedOutcome(client: DynamoDBClient, unit: Unit, transac
     return refused(message, error, generation === undefined ? touched : [generation]);
   }
   if (PRECISION.test(errorMessage(error))) {
-    const overflowing = await overflowingSums(client, transaction).catch(() => []);
-    if (overflowing.length > 0) {
-      const first = overflowing[0] as Overflow;
+    const read = await sumTotals(client, transaction).catch(() => ({ totals: [], overflowing: [] }));
+    const first = read.overflowing[0];
+    if (first !== undefined) {
       const message =
         `the total of ${first.field} in group "${first.group}" of ${first.generation} would need more than 38 significant digits, ` +
         `which a DynamoDB number cannot hold (DynamoDB: ${errorMessage(error)})`;
-      return refused(message, error, [...new Set(overflowing.map((entry) => entry.generation))]);
+      return refused(message, error, [...new Set(read.overflowing.map((entry) => entry.generation))], read.totals);
     }
   }
   return refused(`DynamoDB refused the write: ${errorMessage(error)}`, error, touched);
 }
 
-function refused(message: string, cause: unknown, generations: readonly string[]): CommitOutcome {
-  return { status: 'refused', error: new StreamfoldError('STORE_WRITE_FAILED', message, { cause }), generations };
+function refused(message: string, cause: unknown, generations: readonly string[], totals?: readonly KnownTotal[]): CommitOutcome {
+  return { status: 'refused', error: new StreamfoldError('STORE_WRITE_FAILED', message, { cause }), generations, ...(totals === undefined ? {} : { totals }) };
 }
 
 /** The projections whose rows the write changes; the checkpoint's own entries if it changes none. */
@@ -53,9 +53,13 @@ interface Overflow {
   readonly field: string;
 }
 
-/** Reads each sum row the transaction adds to, and finds those whose new total DynamoDB cannot store. */
-async function overflowingSums(client: DynamoDBClient, transaction: Transaction): Promise<Overflow[]> {
+/**
+ * Reads each sum row the transaction adds to: the totals as they stand (so the runtime can check each record's
+ * step against them), and those whose new total DynamoDB cannot store.
+ */
+async function sumTotals(client: DynamoDBClient, transaction: Transaction): Promise<{ totals: KnownTotal[]; overflowing: Overflow[] }> {
   const found: Overflow[] = [];
+  const totals: KnownTotal[] = [];
   for (const [index, item] of transaction.items.entries()) {
     const update = item.Update;
     const generation = transaction.generations[index];
@@ -67,12 +71,14 @@ async function overflowingSums(client: DynamoDBClient, transaction: Transaction)
       const delta = values[placeholder.replace('#f', ':a')]?.N;
       if (!placeholder.startsWith('#f') || delta === undefined) continue;
       const current = Item?.[field]?.N;
+      const group = Item?.[ATTR.group]?.S ?? String(values[':grp']?.S);
+      if (current !== undefined) totals.push({ generation, group, field, total: Decimal.parse(current) });
       try {
         (current === undefined ? Decimal.parse(delta) : Decimal.parse(current).add(Decimal.parse(delta))).assertStorable();
       } catch {
-        found.push({ generation, group: Item?.[ATTR.group]?.S ?? String(values[':grp']?.S), field });
+        found.push({ generation, group, field });
       }
     }
   }
-  return found;
+  return { totals, overflowing: found };
 }

@@ -8,7 +8,8 @@ import { backoffDelay, DEFAULT_BACKOFF, Deadline, sleep as defaultSleep, type Ba
 import { classifyWriteError } from './errors.js';
 import { writeUnits } from './item-size.js';
 import { ATTR, checkpointKey, decodeCheckpoint, decodeViewValue, DEFAULT_TABLE_NAMES, viewRowKey, type SdkItem, type TableNames } from './layout.js';
-import { refusalsOf } from './limits.js';
+import { refusalsOf, viewRowRefusal } from './limits.js';
+import type { ViewState } from '../../src/projection/define.js';
 import { DynamoDbReads } from './reads.js';
 import { refusedOutcome } from './refused.js';
 import { pack, transactionOf, transactItemSize, unitOf, type Unit } from './transactions.js';
@@ -94,6 +95,15 @@ export class DynamoDbReadModelStore extends DynamoDbReads implements ReadModelSt
       request = response.UnprocessedKeys ?? {};
     }
     return found;
+  }
+
+  viewRowRefusal(generation: string, key: ItemKey, state: ViewState): StreamfoldError | undefined {
+    try {
+      return viewRowRefusal(generation, key, state);
+    } catch {
+      // A value that cannot be encoded is refused when the write is made, naming it.
+      return undefined;
+    }
   }
 
   refusals(write: KeyWrite): readonly Refusal[] {

@@ -116,6 +116,8 @@ export function planStream(
         const { domain: event, change } = eventOf(candidate);
         if (projection.kind === 'event-view') {
           state = storableState(projection.evolve(state, event));
+          const refusal = state === undefined ? undefined : options.checkRow?.(generation, run.key, state);
+          if (refusal !== undefined) throw refusal;
         } else {
           addContribution(delta, toContributionAmounts(projection.contribute(event)));
         }

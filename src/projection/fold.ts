@@ -6,6 +6,7 @@ import { compareSequences } from '../records/sequence.js';
 import { contributionDelta, toContributionAmounts } from './contribution.js';
 import { generationOf, type Projection, type ViewState } from './define.js';
 import { eventIdOf, parkedRecordOf } from './parked.js';
+import type { Decimal } from '../records/decimal.js';
 import type { CheckpointEntry, ContributionAmounts, ParkedRecord } from './ports.js';
 import type { ImageParser } from './typed-event.js';
 
@@ -17,6 +18,10 @@ export interface FoldContext {
   readonly refused: ReadonlyMap<string, StreamfoldError> | undefined;
   /** A redrive: the steps are the parked records themselves, folded from the state before the block. */
   readonly lifted: boolean;
+  /** Why the store would refuse this row (its size), checked after each record. */
+  readonly checkRow?: ((state: ViewState) => StreamfoldError | undefined) | undefined;
+  /** This sum's stored totals by group and field, when a refusal made them known. */
+  readonly totals?: ReadonlyMap<string, ReadonlyMap<string, Decimal>> | undefined;
 }
 
 export interface Fold {
@@ -91,7 +96,11 @@ export function foldProjection(
         const next = applyEvent(projection, step.event, state, contribution, context.parser);
         if (projection.kind === 'sum' && next.contribution !== undefined) {
           assertStorableDelta(entry?.contribution, next.contribution, projection, step.event);
+          if (context.totals !== undefined) assertStorableTotals(context.totals, entry?.contribution, next.contribution, projection, step.event);
         }
+        // Checked at each record, as if it were written alone: what a batch would end on must not decide it.
+        const refused = next.state === undefined || projection.kind !== 'view' ? undefined : context.checkRow?.(next.state);
+        if (refused !== undefined) throw placed(refused, projection, step.event);
         ({ state, contribution } = next);
       } catch (caught) {
         error = caught as StreamfoldError;
@@ -182,6 +191,33 @@ function assertStorableDelta(previous: ContributionAmounts | undefined, next: Co
           projection,
           event,
         );
+      }
+    }
+  }
+}
+
+/**
+ * With the group totals known (read after DynamoDB refused one), each record's contribution is checked as the
+ * total it would make: a record is refused for the total it needs, not for where its batch ends.
+ */
+function assertStorableTotals(
+  totals: ReadonlyMap<string, ReadonlyMap<string, Decimal>>,
+  previous: ContributionAmounts | undefined,
+  next: ContributionAmounts,
+  projection: Projection,
+  event: ChangeEvent,
+): void {
+  for (const [group, amounts] of contributionDelta(previous, next)) {
+    const known = totals.get(group);
+    if (known === undefined) continue;
+    for (const [field, amount] of amounts) {
+      const total = known.get(field);
+      if (total === undefined) continue;
+      try {
+        total.add(amount).assertStorable();
+      } catch (error) {
+        const message = `the total of ${field} in group "${group}" of ${generationOf(projection)} would need more than 38 significant digits, which a DynamoDB number cannot hold`;
+        throw placed(new StreamfoldError('STORE_WRITE_FAILED', message, { cause: error }), projection, event);
       }
     }
   }

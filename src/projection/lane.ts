@@ -1,6 +1,8 @@
 import type { StreamfoldError } from '../core/errors.js';
 import type { ChangeEvent, DecodeResult } from '../records/change-event.js';
+import type { Decimal } from '../records/decimal.js';
 import type { ItemKey } from '../records/item-key.js';
+import type { ViewState } from './define.js';
 import type { KeyRun, OrderedBatch, RunStep } from '../records/order.js';
 import type { KeyPlan } from './plan.js';
 import type { CheckpointEntry, LoadedState, ParkedRecord } from './ports.js';
@@ -34,7 +36,14 @@ export interface PlanContext {
    * Every other projection of the key is left as it is.
    */
   readonly lifted?: string | undefined;
+  /** Each step's view row is checked against the store's limits, as if each record were written alone. */
+  readonly checkRow?: ((generation: string, key: ItemKey, state: ViewState) => StreamfoldError | undefined) | undefined;
+  /** Sum totals known from a refusal in this apply: by generation, group and field. */
+  readonly totals?: KnownTotals | undefined;
 }
+
+/** Stored sum totals, by generation, then group, then field. */
+export type KnownTotals = ReadonlyMap<string, ReadonlyMap<string, ReadonlyMap<string, Decimal>>>;
 
 /** Where a parked record stands against its projection's checkpoint. */
 export type ParkedStanding =

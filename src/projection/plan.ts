@@ -95,7 +95,13 @@ export function planKey(run: KeyRun, loaded: LoadedState, all: readonly Projecti
         limit,
         checkpoint?.entries.get(generation),
         loaded.viewRows.get(viewRowId(generation, run.key))?.state,
-        { ...context, refused: context.refused.get(generation), lifted: context.lifted === generation },
+        {
+          ...context,
+          refused: context.refused.get(generation),
+          lifted: context.lifted === generation,
+          checkRow: context.checkRow === undefined ? undefined : (state) => context.checkRow?.(generation, run.key, state),
+          totals: context.totals?.get(generation),
+        },
         run.key.id,
       );
       folds.set(projection, fold);

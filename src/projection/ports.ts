@@ -100,7 +100,21 @@ export type CommitOutcome =
    * poison for the projections (generations) whose rows DynamoDB refused, or for all of the write's when it
    * cannot tell.
    */
-  | { readonly status: 'refused'; readonly error: StreamfoldError; readonly generations: readonly string[] };
+  | {
+      readonly status: 'refused';
+      readonly error: StreamfoldError;
+      readonly generations: readonly string[];
+      /** Sum totals the store read to find the refused one: with them, each record's step is checked before sending. */
+      readonly totals?: readonly KnownTotal[];
+    };
+
+/** A sum row's stored total of one field, as read after a refusal. */
+export interface KnownTotal {
+  readonly generation: string;
+  readonly group: string;
+  readonly field: string;
+  readonly total: Decimal;
+}
 
 /** A write that DynamoDB would refuse, found before sending: poison for one projection (generation). */
 export interface Refusal {
@@ -116,6 +130,8 @@ export interface ReadModelStore {
   commit(writes: readonly KeyWrite[], deadline?: Deadline): Promise<CommitOutcome[]>;
   /** What DynamoDB would refuse of this write, checked before sending: the limits are the store's to know. */
   refusals?(write: KeyWrite): readonly Refusal[];
+  /** Why DynamoDB would refuse this view row (too large), checked at each record's step; nothing if it would take it. */
+  viewRowRefusal?(generation: string, key: ItemKey, state: ViewState): StreamfoldError | undefined;
 }
 
 /** A record a projection could not apply, kept whole with its error until a redrive applies it. */

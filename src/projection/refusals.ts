@@ -1,8 +1,9 @@
 import type { StreamfoldError } from '../core/errors.js';
 import { compareSequences } from '../records/sequence.js';
-import type { RefusedRecords } from './lane.js';
+import type { Decimal } from '../records/decimal.js';
+import type { KnownTotals, RefusedRecords } from './lane.js';
 import type { KeyPlan } from './plan.js';
-import type { Refusal } from './ports.js';
+import type { KnownTotal, Refusal } from './ports.js';
 
 /**
  * Writes DynamoDB refuses for good (a row over 400 KB, a total past 38 digits, more rows than a transaction
@@ -15,8 +16,29 @@ export class Refusals {
   private readonly blamedAfterWriting = new Map<string, number>();
   private readonly blames = new Map<string, number>();
 
+  private readonly knownTotals = new Map<string, Map<string, Map<string, Decimal>>>();
+
   of(keyId: string): RefusedRecords {
     return this.byKey.get(keyId) ?? EMPTY;
+  }
+
+  /** Sum totals read after a refusal: from now on each record's step is checked against them. */
+  get totals(): KnownTotals {
+    return this.knownTotals;
+  }
+
+  /** Answers whether anything new was learned (so planning again can find the record at fault by itself). */
+  learn(totals: readonly KnownTotal[]): boolean {
+    let learned = false;
+    for (const { generation, group, field, total } of totals) {
+      const groups = this.knownTotals.get(generation) ?? new Map<string, Map<string, Decimal>>();
+      this.knownTotals.set(generation, groups);
+      const fields = groups.get(group) ?? new Map<string, Decimal>();
+      groups.set(group, fields);
+      if (fields.get(field)?.equals(total) !== true) learned = true;
+      fields.set(field, total);
+    }
+    return learned;
   }
 
   /**

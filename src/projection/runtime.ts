@@ -3,8 +3,8 @@ import type { Logger } from '../core/logging.js';
 import type { ItemKey } from '../records/item-key.js';
 import type { KeyRun } from '../records/order.js';
 import { backoffDelay, DEFAULT_BACKOFF, Deadline, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../core/retry.js';
-import type { Lane } from './lane.js';
-import { eventIdOf } from './parked.js';
+import type { Lane, PlanContext } from './lane.js';
+import { finished, firstStep, notWritten, writeFailure } from './outcomes.js';
 import type { KeyFailure, KeyPlan, ProjectionCounts, PublishableEvent } from './plan.js';
 import type { DeadLetterStore, GapReport, LoadedState, ParkedRecord, ReadModelStore } from './ports.js';
 import { Refusals } from './refusals.js';
@@ -90,6 +90,8 @@ export class ProjectionRuntime {
   get projections() {
     return this.lane.projections;
   }
+
+  private readonly checkRow: PlanContext['checkRow'] = (generation, key, state) => this.store.viewRowRefusal?.(generation, key, state);
 
   async apply(runs: readonly KeyRun[], deadline: Deadline = Deadline.NONE): Promise<KeyOutcome[]> {
     const outcomes = new Map<string, KeyOutcome>();
@@ -188,6 +190,8 @@ export class ProjectionRuntime {
       if (position < 0) return { status: 'committed', plan: entry };
       const result = results[position] ?? { status: 'retry', error: new Error('no outcome') };
       if (result.status !== 'refused') return { ...result, plan: entry };
+      // With the totals DynamoDB's refusal made known, planning again finds the record at fault step by step.
+      if (options.refusals.learn(result.totals ?? [])) return { status: 'refused', plan: entry };
       if (options.refusals.blame(entry, result.generations.map((generation) => ({ generation, error: result.error })), true)) {
         return { status: 'refused', plan: entry };
       }
@@ -199,7 +203,15 @@ export class ProjectionRuntime {
   private planChecked(run: KeyRun, loaded: LoadedState, options: SettleOptions): KeyPlan | Settled {
     const parking = this.deadLetters !== undefined;
     for (;;) {
-      const context = { parking, now: this.now, parser: options.parser, refused: options.refusals.of(run.key.id), lifted: options.lifted };
+      const context = {
+        parking,
+        now: this.now,
+        parser: options.parser,
+        refused: options.refusals.of(run.key.id),
+        lifted: options.lifted,
+        checkRow: this.checkRow,
+        totals: options.refusals.totals,
+      };
       const plan = this.lane.plan(run, loaded, context);
       const refusals = plan.write === undefined ? [] : (this.store.refusals?.(plan.write) ?? []);
       if (refusals.length === 0) return plan;
@@ -250,50 +262,3 @@ export class ProjectionRuntime {
       .error({ err: failure.error.toJSON(), code: failure.error.code }, failure.error.message);
   }
 }
-
-function finished(plan: KeyPlan): KeyOutcome {
-  return {
-    key: plan.run.key,
-    applied: plan.applied,
-    parked: plan.parked,
-    stale: plan.stale,
-    failure: plan.failure,
-    newestTime: plan.newestTime,
-    gaps: plan.gaps ?? [],
-    byProjection: plan.byProjection,
-    publishable: plan.publishable,
-  };
-}
-
-/** A read-model write that failed, as its records are told: the store's own error, or one saying so. */
-export function writeFailure(error: unknown, retryable: boolean): StreamfoldError {
-  if (isStreamfoldError(error)) return error;
-  return new StreamfoldError('STORE_WRITE_FAILED', `writing the read model failed: ${errorMessage(error)}`, { cause: error, retryable });
-}
-
-/** The key's writes did not land: nothing of this batch took effect for it, from `first` on. */
-function notWritten(run: KeyRun, first: FailurePoint | undefined, error: unknown, retryable: boolean): KeyOutcome {
-  const cause = writeFailure(error, retryable);
-  return {
-    key: run.key,
-    applied: 0,
-    parked: 0,
-    stale: 0,
-    failure:
-      first === undefined
-        ? undefined
-        : { sequence: first.sequence, eventID: first.eventID, error: cause.locate({ key: run.key.id, sequence: first.sequence, eventID: first.eventID }) },
-    newestTime: undefined,
-    gaps: [],
-    byProjection: [],
-    publishable: undefined,
-  };
-}
-
-type FailurePoint = { readonly sequence: string; readonly eventID: string | undefined };
-
-function firstStep(run: KeyRun): FailurePoint | undefined {
-  const step = run.steps[0];
-  return step === undefined ? undefined : { sequence: step.sequence, eventID: eventIdOf(step) };
-}
-

@@ -34,10 +34,19 @@ export class MemoryReadModelStore implements ReadModelStore, ReadModelReader {
    * `refusals`: what DynamoDB would refuse of a write before it is sent (sizes, row counts), when a test wants
    * the DynamoDB adapter's limits in memory. A total past 38 significant digits is refused in any case.
    */
-  constructor(private readonly limits: { readonly refusals?: (write: KeyWrite) => readonly Refusal[] } = {}) {}
+  constructor(
+    private readonly limits: {
+      readonly refusals?: (write: KeyWrite) => readonly Refusal[];
+      readonly viewRowRefusal?: (generation: string, key: ItemKey, state: ViewState) => StreamfoldError | undefined;
+    } = {},
+  ) {}
 
   refusals(write: KeyWrite): readonly Refusal[] {
     return this.limits.refusals?.(write) ?? [];
+  }
+
+  viewRowRefusal(generation: string, key: ItemKey, state: ViewState): StreamfoldError | undefined {
+    return this.limits.viewRowRefusal?.(generation, key, state);
   }
 
   async load(keys: readonly ItemKey[], views: readonly string[]): Promise<LoadedState> {
@@ -91,7 +100,8 @@ export class MemoryReadModelStore implements ReadModelStore, ReadModelReader {
           (fields?.get(field)?.add(amount) ?? amount).assertStorable();
         } catch (error) {
           const message = `the total of ${field} in group "${sum.group}" of ${sum.generation} would need more than 38 significant digits`;
-          return { status: 'refused', error: new StreamfoldError('STORE_WRITE_FAILED', message, { cause: error }), generations: [sum.generation] };
+          const totals = [...(fields ?? [])].map(([name, total]) => ({ generation: sum.generation, group: sum.group, field: name, total }));
+          return { status: 'refused', error: new StreamfoldError('STORE_WRITE_FAILED', message, { cause: error }), generations: [sum.generation], totals };
         }
       }
     }

@@ -1,5 +1,5 @@
 import { DEFAULT_TABLE_NAMES } from '../../adapters/dynamodb/layout.js';
-import { refusalsOf } from '../../adapters/dynamodb/limits.js';
+import { refusalsOf, viewRowRefusal } from '../../adapters/dynamodb/limits.js';
 import { unitOf } from '../../adapters/dynamodb/transactions.js';
 import type { CommitOutcome, KeyWrite, LoadedState, ReadModelStore, Refusal } from '../../src/projection/ports.js';
 import type { ItemKey } from '../../src/records/item-key.js';
@@ -99,7 +99,7 @@ export function dynamoDbRefusals(write: KeyWrite): readonly Refusal[] {
  */
 export class DynamoDbLimitedStore extends MemoryReadModelStore {
   constructor() {
-    super({ refusals: dynamoDbRefusals });
+    super({ refusals: dynamoDbRefusals, viewRowRefusal });
   }
 
   override async commit(writes: readonly KeyWrite[]): Promise<CommitOutcome[]> {
