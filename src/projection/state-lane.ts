@@ -4,7 +4,7 @@ import { decodeRecord } from '../records/decode.js';
 import { itemKeyFromKeys, type ItemKey } from '../records/item-key.js';
 import { decodeKinesisRecord, isKinesisRecord } from '../records/kinesis.js';
 import { orderByKey, type KeyRun, type RunStep } from '../records/order.js';
-import { compareSequences } from '../records/sequence.js';
+import { compareSequences, REPLAY_SEQUENCE } from '../records/sequence.js';
 import { assertDistinctProjections, generationOf, type Projection } from './define.js';
 import type { Lane, LaneBatch, ParkedStanding, PlanContext } from './lane.js';
 import { planKey, type KeyPlan } from './plan.js';
@@ -40,7 +40,9 @@ export class StateLane implements Lane {
   parkedStep(record: ParkedRecord, index: number): RunStep {
     const decoded = isKinesisRecord(record.record) ? decodeKinesisRecord(record.record, index) : decodeRecord(record.record, index);
     if (decoded.ok && compareSequences(decoded.event.sequence, record.sequence) === 0) {
-      return { type: 'event', sequence: record.sequence, identifier: decoded.identifier, event: decoded.event, record: record.record };
+      // A record a rebuild parked is a replay still: the projection sees it as the rebuild would have shown it.
+      const event = record.sequence === REPLAY_SEQUENCE ? { ...decoded.event, replay: true } : decoded.event;
+      return { type: 'event', sequence: record.sequence, identifier: decoded.identifier, event, record: record.record };
     }
     const error = decoded.ok
       ? new StreamfoldError('MALFORMED_RECORD', `the parked record says sequence ${decoded.event.sequence}, it was parked at ${record.sequence}`)

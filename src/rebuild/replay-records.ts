@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { DecodeResult } from '../records/change-event.js';
 import { decodeRecord } from '../records/decode.js';
+import { REPLAY_SEQUENCE } from '../records/sequence.js';
 
-/** Lower than any real sequence number: a replayed insert never overrides what the live stream applied. */
-export const REPLAY_SEQUENCE = '0';
+export { REPLAY_SEQUENCE };
 
 /**
  * A scanned item as the insert a rebuild replays: the same record shape the live stream delivers, so the

@@ -4,6 +4,9 @@
  */
 export const SEQUENCE_MAX_DIGITS = 40;
 
+/** Lower than any real sequence number: what a rebuild gives the inserts it makes of scanned items. */
+export const REPLAY_SEQUENCE = '0';
+
 const SEQUENCE_PATTERN = /^\d{1,40}$/;
 
 export function isSequence(value: unknown): value is string {
