@@ -9,13 +9,13 @@ import { progressBar, progressLine } from '../rebuild/progress.js';
 import { assertRebuildable, Rebuilder, type RebuildProgress, type RebuildSummary } from '../rebuild/rebuilder.js';
 import { verifyProjection, type Drift, type VerifyResult } from '../rebuild/verify.js';
 import { announce, connect, prepareTables, sourceTable, type ConnectionOptions } from './connection.js';
+import { rebuildSource, type SourceOptions } from './rebuild-source.js';
 import type { Output } from './output.js';
 import { progressPrinter } from './progress.js';
 import { projectionOf } from './projections-module.js';
 
-export interface RebuildCommandOptions extends ConnectionOptions {
+export interface RebuildCommandOptions extends ConnectionOptions, SourceOptions {
   readonly projections: string;
-  readonly table: string;
   readonly segments: number;
   readonly rate?: number;
   readonly pageSize: number;
@@ -23,13 +23,18 @@ export interface RebuildCommandOptions extends ConnectionOptions {
   readonly createTables: boolean;
 }
 
-export async function rebuild(name: string, options: RebuildCommandOptions, logger: Logger, output: Output): Promise<RebuildSummary> {
+export async function rebuild(
+  name: string,
+  options: RebuildCommandOptions,
+  logger: Logger,
+  output: Output,
+): Promise<RebuildSummary & { readonly source: string; readonly table: string }> {
   const projection = await projectionOf(options.projections, name);
   assertRebuildable(projection);
   const connection = connect(options);
   const { client, config, tables } = connection;
   await announce(connection, output);
-  await sourceTable(connection, options.table);
+  const source = await rebuildSource(connection, options);
   await prepareTables(connection, ['readModels', 'checkpoints', 'parked'], options.createTables);
   // The rebuild folds through the same runtime, under the same consumer name, as the live consumer: that is
   // what lets the two write one generation at once.
@@ -37,35 +42,37 @@ export async function rebuild(name: string, options: RebuildCommandOptions, logg
   const rebuilder = new Rebuilder(
     projection,
     runtime,
-    new DynamoDbSourceScanner(client, options.table),
+    source,
     new DynamoDbRebuildStateStore(client, tables.checkpoints, config.STREAMFOLD_CONSUMER),
     new DynamoDbGenerationRegistry(client, tables.readModels),
     logger,
   );
-  return rebuilder.run({
+  const summary = await rebuilder.run({
     segments: options.segments,
     rate: options.rate,
     pageSize: options.pageSize,
     restart: options.restart,
     onProgress: progressPrinter<RebuildProgress>(output.progress, { terminal: progressBar, plain: progressLine }),
   });
+  return { ...summary, table: source.table, source: 'scan' in source ? `table ${source.table}` : source.description };
 }
 
-export function formatRebuild(summary: RebuildSummary, table: string): string {
+export function formatRebuild(summary: RebuildSummary, source: string): string {
   return [
-    `rebuilt ${summary.generation} from ${table}: ${summary.readThisRun} items read by this run ` +
+    `rebuilt ${summary.generation} from ${source}: ${summary.readThisRun} items read by this run ` +
       `(${summary.readInAll} in all${summary.resumed ? ', resumed' : ''}), ${summary.applied} applied, ` +
       `${summary.skipped} already newer, ${summary.parked} parked; readers now use ${summary.generation}`,
-    `items read per segment: ${summary.segments.map((segment, index) => `${index}:${segment.read}`).join(' ')}; ` +
+    `items read per ${summary.segments.some((segment) => segment.name !== undefined) ? 'file' : 'segment'}: ${summary.segments.map((segment, index) => `${segment.name ?? index}:${segment.read}`).join(' ')}; ` +
       `${Math.round(summary.itemsPerSecond)} items/s over ${(summary.elapsedMs / 1000).toFixed(1)} s`,
   ].join('\n');
 }
 
-export function rebuildJson(summary: RebuildSummary, table: string): Record<string, unknown> {
+export function rebuildJson(summary: RebuildSummary & { readonly source: string; readonly table: string }): Record<string, unknown> {
   return {
     projection: summary.projection,
     generation: summary.generation,
-    table,
+    table: summary.table,
+    source: summary.source,
     readThisRun: summary.readThisRun,
     readInAll: summary.readInAll,
     resumed: summary.resumed,
@@ -75,6 +82,9 @@ export function rebuildJson(summary: RebuildSummary, table: string): Record<stri
     itemsPerSecond: summary.itemsPerSecond,
     elapsedMs: summary.elapsedMs,
     segments: summary.segments.map((segment) => segment.read),
+    ...(summary.segments.some((segment) => segment.name !== undefined)
+      ? { files: summary.segments.map((segment) => ({ file: segment.name, items: segment.items, read: segment.read })) }
+      : {}),
     current: summary.generation,
   };
 }

@@ -6,6 +6,7 @@ import { generationOf } from '../projection/define.js';
 import type { ProjectionRuntime } from '../projection/runtime.js';
 import { promoteWhenDone, rebuildStateId, startOrResume } from './lifecycle.js';
 import type { GenerationRegistry, RebuildSource, RebuildStateStore, SegmentState, SourceScanner } from './ports.js';
+import { progressOf } from './progress.js';
 import { RateLimiter } from './rate-limiter.js';
 import { isScanner, scanSource } from './scan-source.js';
 import { workShare } from './share-work.js';
@@ -81,25 +82,8 @@ export class Rebuilder {
     const limiter = options.rate === undefined ? undefined : new RateLimiter(options.rate, this.clock.now, this.clock.sleep);
     const startedAt = this.clock.now();
     const totals = { read: 0, applied: 0, parked: 0, skipped: 0 };
-    const progress = (): RebuildProgress => {
-      const elapsedMs = Math.max(1, this.clock.now() - startedAt);
-      const itemsPerSecond = (totals.read * 1000) / elapsedMs;
-      const readInAll = segments.reduce((total, segment) => total + segment.read, 0);
-      const left = approximateTotal === undefined ? undefined : Math.max(0, approximateTotal - readInAll);
-      return {
-        projection: this.projection.name,
-        generation,
-        segments: [...segments],
-        readThisRun: totals.read,
-        readInAll,
-        itemsPerSecond,
-        elapsedMs,
-        approximateTotal,
-        etaMs: left === undefined || itemsPerSecond === 0 ? undefined : (left / itemsPerSecond) * 1000,
-        resumed,
-        done: segments.every((segment) => segment.done),
-      };
-    };
+    const progress = (): RebuildProgress =>
+      progressOf({ projection: this.projection.name, generation, segments, readThisRun: totals.read, elapsedMs: this.clock.now() - startedAt, approximateTotal, resumed });
 
     // When one share fails the others stop at their next page, and the run ends only once all have: a rebuild
     // that reported its failure writes nothing more, so its saved positions are where it stopped.
