@@ -49,23 +49,23 @@ export async function rebuildInAws(
   const stateId = rebuildStateId(projection, sourceId);
   const executions = await stepFunctions(connection.config.AWS_REGION);
 
+  // What an unfinished rebuild had read before this execution goes on with it.
+  const before = options.restart === true ? undefined : await states.load(stateId);
+  const readBefore = before === undefined || before.finishedAt !== undefined ? 0 : readOf(before);
   const startedAt = clock.now();
   const executionArn = await executions.start(options.stateMachine, job);
   output.notice(`streamfold: started ${executionArn}`);
   const print = progressPrinter<RebuildProgress>(output.progress, { terminal: progressBar, plain: progressLine });
-  let firstRead: number | undefined;
   const progress = (state: RebuildState): RebuildProgress => {
-    const read = state.segments.reduce((total, segment) => total + segment.read, 0);
-    firstRead ??= read;
     const known = state.segments.every((segment) => segment.items !== undefined);
     return progressOf({
       projection: projection.name,
       generation: generationOf(projection),
       segments: state.segments,
-      readThisRun: read - firstRead,
+      readThisRun: readOf(state) - readBefore,
       elapsedMs: clock.now() - startedAt,
       approximateTotal: known ? state.segments.reduce((total, segment) => total + (segment.items ?? 0), 0) : undefined,
-      resumed: firstRead > 0,
+      resumed: readBefore > 0,
     });
   };
   for (;;) {
@@ -90,6 +90,8 @@ export async function rebuildInAws(
     return { ...last, applied: total('applied'), parked: total('parked'), skipped: total('skipped'), source, table };
   }
 }
+
+const readOf = (state: RebuildState): number => state.segments.reduce((total, segment) => total + segment.read, 0);
 
 /** The state machine's input, and the names the saved state is found by. */
 function jobOf(name: string, options: InAwsOptions): { job: RebuildJob; sourceId: string; table: string; source: string } {
