@@ -1,9 +1,7 @@
-import { BatchWriteItemCommand, PutItemCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbGenerationRegistry, DynamoDbRebuildStateStore } from '../../adapters/dynamodb/rebuild-state.js';
 import { DynamoDbSourceScanner } from '../../adapters/dynamodb/scanner.js';
-import { SourceTable } from '../../adapters/dynamodb/source-table.js';
-import { chunk } from '../../src/core/concurrency.js';
 import { tableConfig } from '../../src/core/config.js';
 import { silentLogger } from '../../src/core/logging.js';
 import { createRebuildWorker } from '../../src/lambda/rebuild-worker.js';
@@ -11,7 +9,8 @@ import type { LambdaContext } from '../../src/lambda/handler.js';
 import { verifyProjection } from '../../src/rebuild/verify.js';
 import type { PrepareResult, PromoteResult, WorkResult } from '../../src/rebuild/worker.js';
 import { customerTotals } from '../../projections/customer-totals.js';
-import { freshTables, localClient, uniqueName } from '../support/local-dynamodb.js';
+import { bulkOrders } from '../support/bulk-orders.js';
+import { freshTables, localClient } from '../support/local-dynamodb.js';
 
 const ITEMS = 20_000;
 const PAGES_PER_INVOCATION = 6;
@@ -45,24 +44,7 @@ function failingOnceAfterAFold(inner: DynamoDBClient): DynamoDBClient {
 
 beforeAll(async () => {
   client = localClient();
-  table = uniqueName('Orders');
-  await new SourceTable(client, { name: table, partitionKey: 'orderId', streamViewType: 'NEW_AND_OLD_IMAGES' }).create();
-  const requests = Array.from({ length: ITEMS }, (_, index): WriteRequest => ({
-    PutRequest: {
-      Item: {
-        orderId: { S: `o-${String(index).padStart(6, '0')}` },
-        customerId: { S: `c-${index % 37}` },
-        status: { S: index % 5 === 0 ? 'SHIPPED' : 'PLACED' },
-        amount: { N: String((index % 997) + 1) },
-      },
-    },
-  }));
-  for (const group of chunk(chunk(requests, 25), 16)) {
-    await Promise.all(group.map(async (batch) => {
-      let unprocessed: Record<string, WriteRequest[]> = { [table]: batch };
-      while (Object.keys(unprocessed).length > 0) unprocessed = (await client.send(new BatchWriteItemCommand({ RequestItems: unprocessed }))).UnprocessedItems ?? {};
-    }));
-  }
+  table = await bulkOrders(client, ITEMS, 37);
 });
 
 describe('the rebuild runner\'s worker Lambda', () => {

@@ -14,6 +14,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { StreamfoldConsumer, type StreamfoldConsumerProps } from '../../deploy/index.js';
+import { synthesisedDefinition } from '../support/state-machine.js';
 
 /** An app whose stacks are synthesised without bundling (`npm run synth` and the package test bundle for real). */
 const unbundledApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -289,14 +290,6 @@ describe('StreamfoldConsumer', () => {
   });
 });
 
-/** A state machine's definition, its CloudFormation tokens written as `<LogicalId>` or `<LogicalId.Attribute>`. */
-function definitionOf(template: Template): { States: Record<string, any>; StartAt: string } {
-  const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
-  const parts = machine?.Properties.DefinitionString['Fn::Join'][1] as unknown[];
-  const text = parts.map((part) => (typeof part === 'string' ? part : `<${JSON.stringify(part).replace(/"/g, "'")}>`)).join('');
-  return JSON.parse(text);
-}
-
 describe('the rebuild runner', () => {
   it('is absent unless asked for', () => {
     const template = synth();
@@ -313,7 +306,7 @@ describe('the rebuild runner', () => {
       Timeout: 300,
       Environment: { Variables: Match.objectLike({ STREAMFOLD_CONSUMER: 'orders', STREAMFOLD_REBUILD_RATE: '250', STREAMFOLD_REBUILD_WORK_SECONDS: '240', STREAMFOLD_REBUILD_MARGIN_SECONDS: '30' }) },
     });
-    const definition = definitionOf(template);
+    const definition = synthesisedDefinition(template) as unknown as { StartAt: string; States: Record<string, any> };
     expect(definition.StartAt).toBe('Prepare');
     const { Prepare, Shares, LiveConsumerLag, LiveConsumerCaughtUp, WaitForLiveConsumer, Promote } = definition.States;
     expect(Prepare).toMatchObject({ Type: 'Task', Next: 'Shares', Parameters: { action: 'prepare', 'job.$': '$' } });
