@@ -131,7 +131,28 @@ export class DynamoDbGenerationRegistry implements GenerationRegistry {
     }
   }
 
-  private key(name: string) {
-    return { [ATTR.pk]: { S: `_generation#${name}` }, [ATTR.sk]: { S: 'current' } };
+  /** `_generation#<name>`, sort key `live#v<version>`: written once, by the first consumer of that version to run. */
+  async markLive(name: string, version: number, at: number): Promise<void> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: { ...this.key(name, `live#v${version}`), since: { N: String(at) } },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': ATTR.pk },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async liveSince(name: string, version: number): Promise<number | undefined> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.table, Key: this.key(name, `live#v${version}`), ConsistentRead: true }));
+    return Item?.since?.N === undefined ? undefined : Number(Item.since.N);
+  }
+
+  private key(name: string, sort = 'current') {
+    return { [ATTR.pk]: { S: `_generation#${name}` }, [ATTR.sk]: { S: sort } };
   }
 }

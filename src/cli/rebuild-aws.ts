@@ -95,7 +95,7 @@ const readOf = (state: RebuildState): number => state.segments.reduce((total, se
 
 /** The state machine's input, and the names the saved state is found by. */
 function jobOf(name: string, options: InAwsOptions): { job: RebuildJob; sourceId: string; table: string; source: string } {
-  const base = { projection: name, restart: options.restart, pageSize: options.pageSize };
+  const base = { projection: name, restart: options.restart, pageSize: options.pageSize, ...(options.allowEarlyExport === true ? { allowEarlyExport: true } : {}) };
   if (options.fromExport !== undefined) {
     if (!options.fromExport.startsWith('s3://')) throw new UsageError('--in-aws reads an export where AWS wrote it: give its s3:// location', '--from-export');
     const exportId = /AWSDynamoDB\/([^/]+)\/?$/.exec(options.fromExport)?.[1];

@@ -10,6 +10,8 @@ import { assertRebuildable, Rebuilder, type RebuildProgress, type RebuildSummary
 import { verifyProjection, type Drift, type VerifyResult } from '../rebuild/verify.js';
 import { announce, connect, prepareTables, sourceTable, type ConnectionOptions } from './connection.js';
 import { rebuildSource, type SourceOptions } from './rebuild-source.js';
+import { ExportSource } from '../rebuild/export-source.js';
+import { checkExportTime } from '../rebuild/lifecycle.js';
 import type { Output } from './output.js';
 import { progressPrinter } from './progress.js';
 import { projectionOf } from './projections-module.js';
@@ -21,6 +23,8 @@ export interface RebuildCommandOptions extends ConnectionOptions, SourceOptions 
   readonly pageSize: number;
   readonly restart: boolean;
   readonly createTables: boolean;
+  /** Rebuild from an export taken before the generation's live consumer started. */
+  readonly allowEarlyExport?: boolean;
 }
 
 export async function rebuild(
@@ -36,6 +40,11 @@ export async function rebuild(
   await announce(connection, output);
   const source = await rebuildSource(connection, options);
   await prepareTables(connection, ['readModels', 'checkpoints', 'parked'], options.createTables);
+  const registry = new DynamoDbGenerationRegistry(client, tables.readModels);
+  if (source instanceof ExportSource) {
+    const warning = await checkExportTime({ projection, registry, exportTime: source.manifest.summary.exportTime, allowEarly: options.allowEarlyExport === true });
+    if (warning !== undefined) output.notice(`streamfold: ${warning}`);
+  }
   // The rebuild folds through the same runtime, under the same consumer name, as the live consumer: that is
   // what lets the two write one generation at once.
   const { runtime } = compose([projection], { dynamoDbClient: client, config, logger });
@@ -44,7 +53,7 @@ export async function rebuild(
     runtime,
     source,
     new DynamoDbRebuildStateStore(client, tables.checkpoints, config.STREAMFOLD_CONSUMER),
-    new DynamoDbGenerationRegistry(client, tables.readModels),
+    registry,
     logger,
   );
   const summary = await rebuilder.run({

@@ -61,3 +61,33 @@ export async function promoteWhenDone(options: {
   await options.states.save(options.stateId, finished);
   return finished;
 }
+
+/**
+ * An export is consistent as of its `exportTime`; the new generation's live consumer applies what changes after
+ * it started. A change between an export and a later start is in neither, so such an export is refused (unless
+ * `allowEarly`: the operator knows nothing changed then). Answers a warning when no live consumer of the
+ * version has recorded its start yet (it may not be deployed).
+ */
+export async function checkExportTime(options: {
+  readonly projection: AnyProjection;
+  readonly registry: GenerationRegistry;
+  readonly exportTime: string;
+  readonly allowEarly: boolean;
+}): Promise<string | undefined> {
+  const { projection } = options;
+  const since = await options.registry.liveSince?.(projection.name, projection.version);
+  const exported = Date.parse(options.exportTime);
+  if (since === undefined) {
+    return (
+      `no live consumer of ${generationOf(projection)} has recorded its start: it must be running before the export's time ` +
+      `(${options.exportTime}), or the changes between the two are lost; \`verify\` after the rebuild finds them`
+    );
+  }
+  if (exported >= since || options.allowEarly) return undefined;
+  throw new StreamfoldError(
+    'CONFIGURATION',
+    `the export was taken at ${options.exportTime}, before the live consumer of ${generationOf(projection)} started (${new Date(since).toISOString()}): ` +
+      `a change made between the two would be in neither. Export again now, or, if nothing changed in between, give --allow-early-export`,
+    { projection: projection.name, field: 'exportTime' },
+  );
+}

@@ -5,7 +5,8 @@ import type { Sleep } from '../core/retry.js';
 import type { AnyProjection } from '../catalog/kinds.js';
 import { generationOf } from '../projection/define.js';
 import type { ProjectionRuntime } from '../projection/runtime.js';
-import { promoteWhenDone, rebuildStateId, startOrResume } from './lifecycle.js';
+import { ExportSource } from './export-source.js';
+import { checkExportTime, promoteWhenDone, rebuildStateId, startOrResume } from './lifecycle.js';
 import type { GenerationRegistry, RebuildSource, RebuildStateStore } from './ports.js';
 import { RateLimiter } from './rate-limiter.js';
 import { assertRebuildable } from './rebuilder.js';
@@ -23,6 +24,8 @@ export const RebuildJobSchema = z.object({
   /** The exported table's key, `partition[,sort]`, when it cannot be described. */
   key: z.string().optional(),
   restart: z.boolean().optional(),
+  /** Rebuild from an export taken before the generation's live consumer started. */
+  allowEarlyExport: z.boolean().optional(),
   pageSize: z.number().int().min(1).max(1000).optional(),
 });
 export type RebuildJob = z.infer<typeof RebuildJobSchema>;
@@ -104,6 +107,10 @@ export async function runRebuildStep(
   const logger = parts.logger.child({ projection: projection.name });
   switch (step.action) {
     case 'prepare': {
+      if (source instanceof ExportSource) {
+        const warning = await checkExportTime({ projection, registry: parts.registry, exportTime: source.manifest.summary.exportTime, allowEarly: step.job.allowEarlyExport === true });
+        if (warning !== undefined) logger.warn({ stateId }, warning);
+      }
       const shares = await source.shares();
       const { state, resumed } = await startOrResume({ states: parts.states, stateId, source, shares, restart: step.job.restart === true, now });
       const left = state.segments.flatMap((segment, index) => (segment.done ? [] : [index]));

@@ -23,7 +23,7 @@ import examples from '../../projections/index.js';
 import { CLI, runCli } from '../support/cli.js';
 import { differencesFromTruth, expectedTotalsLines } from '../support/expectations.js';
 import { writeExport, type WrittenExport } from '../support/exports.js';
-import { freshTables, localClient, localEndpoint, uniqueName } from '../support/local-dynamodb.js';
+import { freshTables, localClient, localEndpoint, localHandler, uniqueName } from '../support/local-dynamodb.js';
 
 let client: DynamoDBClient;
 let directory: string;
@@ -165,5 +165,33 @@ describe('rebuild from a DynamoDB export', () => {
     } finally {
       s3.restore();
     }
+  });
+
+  it("checks the export's time against the start of the generation's live consumer: warns when none has run, refuses an export taken before it", async () => {
+    const tables = await freshTables(client);
+    const connection = connectionOf(tables);
+    const args = ['rebuild', 'customer-totals', '--projections', 'projections/index.ts', '--from-export', exported.root, ...connection];
+    const warned = await runCli(args);
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toContain('no live consumer of customer-totals#v1 has recorded its start: it must be running before the export\'s time');
+
+    // The live consumer records, once, when it first ran: here an hour after the export.
+    const registry = new DynamoDbGenerationRegistry(client, tables.readModels);
+    const handler = localHandler(client, tables, [examples[0]!]);
+    const before = Date.now();
+    await handler.invoke({ Records: [] });
+    const since = await registry.liveSince('customer-totals', 1);
+    expect(since).toBeGreaterThanOrEqual(before);
+    await localHandler(client, tables, [examples[0]!]).invoke({ Records: [] });
+    expect(await registry.liveSince('customer-totals', 1)).toBe(since);
+    const later = await freshTables(client);
+    const laterRegistry = new DynamoDbGenerationRegistry(client, later.readModels);
+    await laterRegistry.markLive('customer-totals', 1, Date.parse(exported.exportTime) + 3_600_000);
+    const refused = await runCli(['rebuild', 'customer-totals', '--projections', 'projections/index.ts', '--from-export', exported.root, '--create-tables', ...connectionOf(later)]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/the export was taken at \S+, before the live consumer of customer-totals#v1 started \(\S+\): a change made between the two would be in neither/);
+    expect(await laterRegistry.current('customer-totals')).toBeUndefined();
+    const allowed = await runCli(['rebuild', 'customer-totals', '--projections', 'projections/index.ts', '--from-export', exported.root, '--allow-early-export', ...connectionOf(later)]);
+    expect(allowed.code, allowed.stderr).toBe(0);
   });
 });

@@ -13,6 +13,7 @@ export interface WrittenExport {
   /** Every object, by its key in the bucket. */
   readonly objects: ReadonlyMap<string, Buffer>;
   readonly itemCount: number;
+  readonly exportTime: string;
   readonly files: readonly { readonly key: string; readonly items: number; readonly etag: string }[];
 }
 
@@ -105,5 +106,5 @@ export async function writeExport(
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, body);
   }
-  return { exportId, root: join(directory, base), prefix, objects, itemCount: items.length, files: written };
+  return { exportId, root: join(directory, base), prefix, objects, itemCount: items.length, exportTime: exportTime.toISOString(), files: written };
 }
