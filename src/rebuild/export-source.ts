@@ -94,7 +94,8 @@ export class ExportSource implements RebuildSource {
  */
 export async function* itemLines(bytes: AsyncIterable<Uint8Array>, md5?: Hash): AsyncGenerator<string> {
   const source = bytes[Symbol.asyncIterator]();
-  const first = await source.next();
+  let first = await source.next();
+  while (first.done !== true && first.value.byteLength === 0) first = await source.next();
   if (first.done === true) return;
   async function* stored(): AsyncGenerator<Uint8Array> {
     try {
