@@ -1,6 +1,7 @@
 import { DynamoDbRebuildStateStore, DynamoDbGenerationRegistry } from '../../adapters/dynamodb/rebuild-state.js';
 import { DynamoDbSourceScanner } from '../../adapters/dynamodb/scanner.js';
 import { DynamoDbReadModelStore } from '../../adapters/dynamodb/store.js';
+import type { UsageSnapshot } from '../../adapters/dynamodb/usage.js';
 import { compose } from '../container.js';
 import { toExactJson } from '../records/json.js';
 import type { Logger } from '../core/logging.js';
@@ -32,7 +33,7 @@ export async function rebuild(
   options: RebuildCommandOptions,
   logger: Logger,
   output: Output,
-): Promise<RebuildSummary & { readonly source: string; readonly table: string }> {
+): Promise<RebuildSummary & { readonly source: string; readonly table: string; readonly usage?: UsageSnapshot }> {
   const projection = await projectionOf(options.projections, name);
   assertRebuildable(projection);
   const connection = connect(options);
@@ -47,7 +48,7 @@ export async function rebuild(
   }
   // The rebuild folds through the same runtime, under the same consumer name, as the live consumer: that is
   // what lets the two write one generation at once.
-  const { runtime } = compose([projection], { dynamoDbClient: client, config, logger });
+  const { runtime, dynamoDbStore } = compose([projection], { dynamoDbClient: client, config, logger });
   const rebuilder = new Rebuilder(
     projection,
     runtime,
@@ -63,20 +64,21 @@ export async function rebuild(
     restart: options.restart,
     onProgress: progressPrinter<RebuildProgress>(output.progress, { terminal: progressBar, plain: progressLine }),
   });
-  return { ...summary, table: source.table, source: 'scan' in source ? `table ${source.table}` : source.description };
+  return { ...summary, table: source.table, source: 'scan' in source ? `table ${source.table}` : source.description, usage: dynamoDbStore.usage.snapshot() };
 }
 
-export function formatRebuild(summary: RebuildSummary, source: string): string {
+export function formatRebuild(summary: RebuildSummary & { readonly usage?: UsageSnapshot }, source: string): string {
+  const usage = summary.usage === undefined ? '' : `; ${summary.usage.billedWriteUnits} billed write units in ${summary.usage.totalRequests} requests to the read model`;
   return [
     `rebuilt ${summary.generation} from ${source}: ${summary.readThisRun} items read by this run ` +
       `(${summary.readInAll} in all${summary.resumed ? ', resumed' : ''}), ${summary.applied} applied, ` +
       `${summary.skipped} already newer, ${summary.parked} parked; readers now use ${summary.generation}`,
     `items read per ${summary.segments.some((segment) => segment.name !== undefined) ? 'file' : 'segment'}: ${summary.segments.map((segment, index) => `${segment.name ?? index}:${segment.read}`).join(' ')}; ` +
-      `${Math.round(summary.itemsPerSecond)} items/s over ${(summary.elapsedMs / 1000).toFixed(1)} s`,
+      `${Math.round(summary.itemsPerSecond)} items/s over ${(summary.elapsedMs / 1000).toFixed(1)} s${usage}`,
   ].join('\n');
 }
 
-export function rebuildJson(summary: RebuildSummary & { readonly source: string; readonly table: string }): Record<string, unknown> {
+export function rebuildJson(summary: RebuildSummary & { readonly source: string; readonly table: string; readonly usage?: UsageSnapshot }): Record<string, unknown> {
   return {
     projection: summary.projection,
     generation: summary.generation,
@@ -95,6 +97,7 @@ export function rebuildJson(summary: RebuildSummary & { readonly source: string;
       ? { files: summary.segments.map((segment) => ({ file: segment.name, items: segment.items, read: segment.read })) }
       : {}),
     current: summary.generation,
+    ...(summary.usage === undefined ? {} : { usage: summary.usage }),
   };
 }
 
