@@ -151,7 +151,7 @@ export function program(output: Output = processOutput()): { readonly command: C
             .option('--page-size <n>', 'items a page', wholeNumber(1), 100)
             .option('--restart', 'start over instead of resuming an unfinished rebuild', false)
             .option('--in-aws', "run it in AWS with the construct's rebuild runner (needs --state-machine), and follow its progress", false)
-            .option('--state-machine <arn>', "the rebuild runner's state machine (the construct's rebuildStateMachineArn output)"),
+            .option('--state-machine <arn>', "the rebuild runner's state machine (the construct's rebuildRunner.stateMachine)"),
         ),
       ),
     ),

@@ -34,7 +34,7 @@ export async function rebuildInAws(
   clock: { now: () => number; sleep: Sleep } = { now: Date.now, sleep: defaultSleep },
 ): Promise<RebuildSummary & { readonly source: string; readonly table: string }> {
   if (options.inAws !== true || options.stateMachine === undefined) {
-    throw new UsageError('--in-aws and --state-machine <arn> go together: the state machine is the one the construct made (its rebuildStateMachineArn)', '--state-machine');
+    throw new UsageError('--in-aws and --state-machine <arn> go together: the state machine is the one the construct made (rebuildRunner.stateMachine)', '--state-machine');
   }
   if (options.rate !== undefined) {
     throw new UsageError("--rate is for a local rebuild; in AWS each invocation keeps to the construct's rebuildRunner.itemsPerSecond", '--rate');

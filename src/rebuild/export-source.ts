@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
-import { StreamfoldError } from '../core/errors.js';
+import { errorMessage, isStreamfoldError, StreamfoldError } from '../core/errors.js';
 import { readManifest, type ExportFile, type ExportManifest } from './export-manifest.js';
 import type { ExportObjects, RebuildSource, ShareCursor, ShareInfo } from './ports.js';
 
@@ -79,7 +79,12 @@ export class ExportSource implements RebuildSource {
   private async verify(file: ExportFile): Promise<void> {
     const md5 = createHash('md5');
     let count = 0;
-    for await (const _line of itemLines(await this.objects.read(file.path, file.etag), md5)) count += 1;
+    try {
+      for await (const _line of itemLines(await this.objects.read(file.path, file.etag), md5)) count += 1;
+    } catch (error) {
+      if (isStreamfoldError(error)) throw error;
+      throw changed(file, `cannot be read as gzip (${errorMessage(error)}); nothing of it was folded`);
+    }
     const checksum = md5.digest('base64');
     if (checksum !== file.md5Checksum) {
       throw changed(file, `has MD5 ${checksum}, but manifest-files.json says md5Checksum ${file.md5Checksum}; nothing of it was folded`);

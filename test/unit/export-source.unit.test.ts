@@ -103,6 +103,12 @@ describe('a DynamoDB export as a rebuild source', () => {
     const source = await ExportSource.open(damaged.exportObjects, keys);
     await expect(source.open(0, undefined)).rejects.toThrow(/export data file data\/file0\.json\.gz has MD5 \S+, but manifest-files\.json says md5Checksum \S+; nothing of it was folded/);
 
+    const truncated = memoryExport([[order(1), order(2)]]);
+    truncated.objects.set('data/file0.json.gz', truncated.objects.get('data/file0.json.gz')!.subarray(0, 30));
+    await expect((await ExportSource.open(truncated.exportObjects, keys)).open(0, undefined)).rejects.toThrow(
+      /export data file data\/file0\.json\.gz cannot be read as gzip \(unexpected end of file\); nothing of it was folded/,
+    );
+
     const miscounted = memoryExport([[order(1), order(2)]], { lines: (lines) => void (lines[0]!.itemCount = 3) });
     await expect(ExportSource.open(miscounted.exportObjects, keys)).rejects.toThrow(/manifest-files\.json lists 3 items in 1 files, but manifest-summary\.json says itemCount 2/);
     const both = memoryExport([[order(1), order(2)]], { lines: (lines) => void (lines[0]!.itemCount = 3), summary: { itemCount: 3 } });
