@@ -30,13 +30,15 @@ export const RebuildJobSchema = z.object({
 });
 export type RebuildJob = z.infer<typeof RebuildJobSchema>;
 
-/** The three steps of the rebuild runner, each one Lambda invocation. */
-export const RebuildWorkerEventSchema = z.discriminatedUnion('action', [
+/**
+ * The three steps of the rebuild runner, each one Lambda invocation. Kept out of the declarations: the types
+ * zod gives a discriminated union differ between its 4.x releases, and users' type checks read them.
+ */
+const RebuildWorkerEventSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('prepare'), job: RebuildJobSchema }),
   z.object({ action: z.literal('work'), job: RebuildJobSchema, share: z.number().int().min(0) }),
   z.object({ action: z.literal('promote'), job: RebuildJobSchema }),
 ]);
-export type RebuildWorkerEvent = z.infer<typeof RebuildWorkerEventSchema>;
 
 export interface PrepareResult {
   readonly job: RebuildJob;
