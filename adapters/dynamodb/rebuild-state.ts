@@ -60,6 +60,13 @@ export class DynamoDbRebuildStateStore implements RebuildStateStore {
     await this.client.send(new PutItemCommand({ TableName: this.table, Item: { ...this.key(id), state: { S: toWireJson(head) } } }));
   }
 
+  async loadShare(id: string, index: number): Promise<SegmentState | undefined> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.table, Key: this.key(id, index), ConsistentRead: true }));
+    if (Item?.state?.S !== undefined) return fromWireJson(Item.state.S) as SegmentState;
+    // A state saved whole in its head, before shares had items of their own.
+    return (await this.load(id))?.segments[index];
+  }
+
   async saveShare(id: string, index: number, share: SegmentState): Promise<void> {
     await this.client.send(new PutItemCommand({ TableName: this.table, Item: { ...this.key(id, index), state: { S: toWireJson(share) } } }));
   }

@@ -100,6 +100,8 @@ export interface RebuildStateStore {
   save(id: string, state: RebuildState): Promise<void>;
   /** Writes one share's progress. */
   saveShare(id: string, index: number, share: SegmentState): Promise<void>;
+  /** One share's progress, read alone (a Lambda worker needs no other); `undefined` if there is no such share. */
+  loadShare(id: string, index: number): Promise<SegmentState | undefined>;
 }
 
 export type { GenerationRegistry } from '../projection/ports.js';

@@ -121,9 +121,8 @@ export async function runRebuildStep(
       return { job: { ...step.job, restart: false }, stateId, shares: left, total: shares.length, resumed };
     }
     case 'work': {
-      const state = await parts.states.load(stateId);
-      const from = state?.segments[step.share];
-      if (state === undefined || from === undefined) {
+      const from = await parts.states.loadShare(stateId, step.share);
+      if (from === undefined) {
         throw new StreamfoldError('CONFIGURATION', `rebuild ${stateId} has no share ${step.share}: run its prepare step first`, { projection: projection.name });
       }
       const started = now();

@@ -33,6 +33,9 @@ export class MemoryRebuildStateStore implements RebuildStateStore {
   async save(id: string, state: RebuildState): Promise<void> {
     this.states.set(id, state);
   }
+  async loadShare(id: string, index: number): Promise<SegmentState | undefined> {
+    return this.states.get(id)?.segments[index];
+  }
   async saveShare(id: string, index: number, share: SegmentState): Promise<void> {
     const state = this.states.get(id);
     if (state === undefined) throw new Error(`no rebuild ${id} to save share ${index} in`);
