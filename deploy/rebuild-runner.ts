@@ -88,6 +88,8 @@ export class StreamfoldRebuildRunner extends Construct {
         STREAMFOLD_REBUILD_RATE: String(props.itemsPerSecond ?? 500),
         STREAMFOLD_REBUILD_WORK_SECONDS: String(workTime.toSeconds()),
         STREAMFOLD_REBUILD_MARGIN_SECONDS: String(MARGIN.toSeconds()),
+        // A scan's default segments: a few shares for each map item at once, so each is minutes of work.
+        STREAMFOLD_REBUILD_SEGMENTS: String(4 * (props.maxConcurrency ?? 10)),
         LOG_LEVEL: props.logLevel,
       },
     });

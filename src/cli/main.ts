@@ -146,7 +146,7 @@ export function program(output: Output = processOutput()): { readonly command: C
             .option('--from-export <location>', 'read a DynamoDB export instead of scanning: s3://bucket/prefix/AWSDynamoDB/<ExportId>, or a directory holding a copy')
             .option('--key <attributes>', "the exported table's key (partition[,sort]), when the table cannot be described")
             .option('--allow-early-export', "rebuild from an export taken before the generation's live consumer started (only if nothing changed in between)", false)
-            .option('--segments <n>', 'parallel scan segments; with --from-export, data files read at once', wholeNumber(1), 4)
+            .option('--segments <n>', 'parallel scan segments; with --from-export, data files read at once (default: 4; with --in-aws, the runner\'s: 4 × its maxConcurrency)', wholeNumber(1))
             .option('--rate <items>', 'items a second, all segments together (default: unlimited)', wholeNumber(1))
             .option('--page-size <n>', 'items a page', wholeNumber(1), 100)
             .option('--restart', 'start over instead of resuming an unfinished rebuild', false)

@@ -109,7 +109,7 @@ function jobOf(name: string, options: InAwsOptions): { job: RebuildJob; sourceId
     };
   }
   if (options.table === undefined) throw new UsageError('give --table <source> (to scan it) or --from-export <s3 location>', '--table');
-  return { job: { ...base, table: options.table, segments: options.segments }, sourceId: options.table, table: options.table, source: `table ${options.table}` };
+  return { job: { ...base, table: options.table, ...(options.segments === undefined ? {} : { segments: options.segments }) }, sourceId: options.table, table: options.table, source: `table ${options.table}` };
 }
 
 /** The Step Functions client is an optional peer dependency, loaded for `--in-aws` only. */

@@ -19,7 +19,8 @@ import { projectionOf } from './projections-module.js';
 
 export interface RebuildCommandOptions extends ConnectionOptions, SourceOptions {
   readonly projections: string;
-  readonly segments: number;
+  /** 4 when not given (in AWS, the runner's own default). */
+  readonly segments?: number;
   readonly rate?: number;
   readonly pageSize: number;
   readonly restart: boolean;
@@ -58,7 +59,7 @@ export async function rebuild(
     logger,
   );
   const summary = await rebuilder.run({
-    segments: options.segments,
+    segments: options.segments ?? 4,
     rate: options.rate,
     pageSize: options.pageSize,
     restart: options.restart,

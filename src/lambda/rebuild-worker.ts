@@ -22,7 +22,7 @@ const WorkerEnvironmentSchema = z.object({
   STREAMFOLD_REBUILD_WORK_SECONDS: z.coerce.number().int().min(1).max(840).default(180),
   /** Kept from Lambda's deadline whatever the work time: the last page, its retries and the save fit in it. */
   STREAMFOLD_REBUILD_MARGIN_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
-  /** Scan segments when the job names none. */
+  /** Scan segments when the job names none (the construct sets 4 × the map's MaxConcurrency). */
   STREAMFOLD_REBUILD_SEGMENTS: z.coerce.number().int().min(1).max(1_000_000).default(32),
 });
 

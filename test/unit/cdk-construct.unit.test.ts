@@ -304,7 +304,7 @@ describe('the rebuild runner', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Timeout: 300,
-      Environment: { Variables: Match.objectLike({ STREAMFOLD_CONSUMER: 'orders', STREAMFOLD_REBUILD_RATE: '250', STREAMFOLD_REBUILD_WORK_SECONDS: '240', STREAMFOLD_REBUILD_MARGIN_SECONDS: '30' }) },
+      Environment: { Variables: Match.objectLike({ STREAMFOLD_CONSUMER: 'orders', STREAMFOLD_REBUILD_RATE: '250', STREAMFOLD_REBUILD_WORK_SECONDS: '240', STREAMFOLD_REBUILD_MARGIN_SECONDS: '30', STREAMFOLD_REBUILD_SEGMENTS: '80' }) },
     });
     const definition = synthesisedDefinition(template) as unknown as { StartAt: string; States: Record<string, any> };
     expect(definition.StartAt).toBe('Prepare');
