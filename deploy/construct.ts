@@ -13,8 +13,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeFunctionFindings } from './acknowledgments.js';
-import { BUNDLE_TARGET, ESM_REQUIRE_BANNER, EXTERNAL_MODULES, writeHandlerEntry } from './bundling.js';
+import { LAMBDA_BUNDLING, writeHandlerEntry } from './bundling.js';
 import { addObservability } from './observability.js';
+import { StreamfoldRebuildRunner, type RebuildRunnerProps } from './rebuild-runner.js';
 
 /** Generated files go where tools keep caches, not among the user's sources. */
 const defaultEntryDirectory = (): string => join(process.cwd(), 'node_modules', '.cache', 'streamfold');
@@ -87,6 +88,12 @@ export interface StreamfoldConsumerProps {
    * which NodejsFunction requires. Defaults to `node_modules/.cache/streamfold` in the working directory.
    */
   readonly entryDirectory?: string;
+  /**
+   * A rebuild runner in AWS (off unless given): a Step Functions state machine whose Distributed Map rebuilds
+   * a projection's new generation one share (scan segment or export data file) per Lambda invocation;
+   * `streamfold rebuild --in-aws --state-machine <arn>` starts it.
+   */
+  readonly rebuildRunner?: RebuildRunnerProps;
 }
 
 /**
@@ -106,6 +113,8 @@ export class StreamfoldConsumer extends Construct {
   readonly iteratorAgeAlarm: cloudwatch.Alarm;
   readonly parkedRecordsAlarm: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
+  /** The rebuild runner, when `rebuildRunner` was given. */
+  readonly rebuildRunner: StreamfoldRebuildRunner | undefined;
 
   constructor(scope: Construct, id: string, props: StreamfoldConsumerProps) {
     super(scope, id);
@@ -142,15 +151,7 @@ export class StreamfoldConsumer extends Construct {
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       applicationLogLevelV2: LAMBDA_LOG_LEVEL[logLevel],
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: BUNDLE_TARGET,
-        minify: true,
-        sourceMap: true,
-        externalModules: EXTERNAL_MODULES,
-        banner: ESM_REQUIRE_BANNER,
-        mainFields: ['module', 'main'],
-      },
+      bundling: LAMBDA_BUNDLING,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         STREAMFOLD_CONSUMER: this.consumerName,
@@ -208,5 +209,25 @@ export class StreamfoldConsumer extends Construct {
     this.iteratorAgeAlarm = observability.iteratorAgeAlarm;
     this.parkedRecordsAlarm = observability.parkedRecordsAlarm;
     this.dashboard = observability.dashboard;
+
+    this.rebuildRunner =
+      props.rebuildRunner === undefined
+        ? undefined
+        : new StreamfoldRebuildRunner(this, 'Rebuild', {
+            ...props.rebuildRunner,
+            sourceTable: props.sourceTable,
+            readModels: this.readModels,
+            checkpoints: this.checkpoints,
+            parked: this.parked,
+            consumerName: this.consumerName,
+            projections: props.projections,
+            entryDirectory: props.entryDirectory ?? defaultEntryDirectory(),
+            architecture: props.architecture ?? lambda.Architecture.ARM_64,
+            logLevel,
+            applicationLogLevel: LAMBDA_LOG_LEVEL[logLevel],
+            logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+            removalPolicy,
+            iteratorAgeAlarm: this.iteratorAgeAlarm,
+          });
   }
 }

@@ -1,16 +1,31 @@
 import {
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
   ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
   type DynamoDBClient,
+  type KeysAndAttributes,
+  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import type { GenerationRegistry, RebuildState, RebuildStateStore } from '../../src/rebuild/ports.js';
+import { chunk } from '../../src/core/concurrency.js';
+import { StreamfoldError } from '../../src/core/errors.js';
+import { backoffDelay, DEFAULT_BACKOFF, sleep } from '../../src/core/retry.js';
+import type { GenerationRegistry, RebuildState, RebuildStateStore, SegmentState } from '../../src/rebuild/ports.js';
 import { fromWireJson, toWireJson } from '../../src/records/wire-json.js';
-import { ATTR, partitionKey } from './layout.js';
+import { ATTR, partitionKey, type SdkItem } from './layout.js';
+
+const BATCH_GET_MAX_KEYS = 100;
+const BATCH_WRITE_MAX_ITEMS = 25;
+
+/** The head of a rebuild's state as stored: everything but its shares, which are items of their own. */
+type StoredHead = Omit<RebuildState, 'segments'> & { readonly segments?: readonly SegmentState[] };
 
 /**
- * A rebuild's progress is one item in the checkpoint table (`_rebuild#<consumer>#<generation>|<table>`),
- * written after every page.
+ * A rebuild's state in the checkpoint table: a head item (`_rebuild#<consumer>#<generation>|<source>`) and one
+ * item per share (`...#share#<i>`), so that workers in parallel, in one process or in many Lambda invocations,
+ * each write only their own share after every page. A head written before shares had items of their own (it
+ * holds them inline) still loads.
  */
 export class DynamoDbRebuildStateStore implements RebuildStateStore {
   constructor(
@@ -20,21 +35,64 @@ export class DynamoDbRebuildStateStore implements RebuildStateStore {
   ) {}
 
   async load(id: string): Promise<RebuildState | undefined> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({ TableName: this.table, Key: this.key(id), ConsistentRead: true }),
-    );
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.table, Key: this.key(id), ConsistentRead: true }));
     const text = Item?.state?.S;
-    return text === undefined ? undefined : (fromWireJson(text) as RebuildState);
+    if (text === undefined) return undefined;
+    const head = fromWireJson(text) as StoredHead;
+    if (head.segments !== undefined) return head as RebuildState;
+    const found = new Map<string, SegmentState>();
+    for (const keys of chunk(Array.from({ length: head.totalSegments }, (_, index) => this.key(id, index)), BATCH_GET_MAX_KEYS)) {
+      for (const item of await this.batchGet(keys)) found.set(item[ATTR.pk]?.S ?? '', fromWireJson(item.state?.S ?? 'null') as SegmentState);
+    }
+    const segments = Array.from({ length: head.totalSegments }, (_, index) => {
+      const share = found.get(this.key(id, index)[ATTR.pk].S);
+      if (share === undefined) throw new StreamfoldError('STORE_WRITE_FAILED', `rebuild state ${id} lacks share ${index}: run the rebuild with --restart`);
+      return share;
+    });
+    return { ...head, segments };
   }
 
+  /** Shares first, then the head: a head never names shares that were not written. */
   async save(id: string, state: RebuildState): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({ TableName: this.table, Item: { ...this.key(id), state: { S: toWireJson(state) } } }),
-    );
+    const writes = state.segments.map((share, index): WriteRequest => ({ PutRequest: { Item: { ...this.key(id, index), state: { S: toWireJson(share) } } } }));
+    for (const requests of chunk(writes, BATCH_WRITE_MAX_ITEMS)) await this.batchWrite(requests);
+    const { segments: _shares, ...head } = state;
+    await this.client.send(new PutItemCommand({ TableName: this.table, Item: { ...this.key(id), state: { S: toWireJson(head) } } }));
   }
 
-  private key(id: string) {
-    return { [ATTR.pk]: { S: partitionKey(`_rebuild#${this.consumer}`, id) } };
+  async loadShare(id: string, index: number): Promise<SegmentState | undefined> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.table, Key: this.key(id, index), ConsistentRead: true }));
+    if (Item?.state?.S !== undefined) return fromWireJson(Item.state.S) as SegmentState;
+    // A state saved whole in its head, before shares had items of their own.
+    return (await this.load(id))?.segments[index];
+  }
+
+  async saveShare(id: string, index: number, share: SegmentState): Promise<void> {
+    await this.client.send(new PutItemCommand({ TableName: this.table, Item: { ...this.key(id, index), state: { S: toWireJson(share) } } }));
+  }
+
+  private async batchGet(keys: readonly SdkItem[]): Promise<SdkItem[]> {
+    const found: SdkItem[] = [];
+    let request: Record<string, KeysAndAttributes> = { [this.table]: { Keys: [...keys], ConsistentRead: true } };
+    for (let attempt = 0; Object.keys(request).length > 0; attempt += 1) {
+      if (attempt > 0) await sleep(backoffDelay(DEFAULT_BACKOFF, attempt));
+      const response = await this.client.send(new BatchGetItemCommand({ RequestItems: request }));
+      found.push(...(response.Responses?.[this.table] ?? []));
+      request = response.UnprocessedKeys ?? {};
+    }
+    return found;
+  }
+
+  private async batchWrite(requests: readonly WriteRequest[]): Promise<void> {
+    let request: Record<string, WriteRequest[]> = { [this.table]: [...requests] };
+    for (let attempt = 0; Object.keys(request).length > 0; attempt += 1) {
+      if (attempt > 0) await sleep(backoffDelay(DEFAULT_BACKOFF, attempt));
+      request = (await this.client.send(new BatchWriteItemCommand({ RequestItems: request }))).UnprocessedItems ?? {};
+    }
+  }
+
+  private key(id: string, share?: number): { [ATTR.pk]: { S: string } } {
+    return { [ATTR.pk]: { S: partitionKey(`_rebuild#${this.consumer}`, share === undefined ? id : `${id}#share#${share}`) } };
   }
 }
 
@@ -80,7 +138,28 @@ export class DynamoDbGenerationRegistry implements GenerationRegistry {
     }
   }
 
-  private key(name: string) {
-    return { [ATTR.pk]: { S: `_generation#${name}` }, [ATTR.sk]: { S: 'current' } };
+  /** `_generation#<name>`, sort key `live#v<version>`: written once, by the first consumer of that version to run. */
+  async markLive(name: string, version: number, at: number): Promise<void> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: { ...this.key(name, `live#v${version}`), since: { N: String(at) } },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': ATTR.pk },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async liveSince(name: string, version: number): Promise<number | undefined> {
+    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.table, Key: this.key(name, `live#v${version}`), ConsistentRead: true }));
+    return Item?.since?.N === undefined ? undefined : Number(Item.since.N);
+  }
+
+  private key(name: string, sort = 'current') {
+    return { [ATTR.pk]: { S: `_generation#${name}` }, [ATTR.sk]: { S: sort } };
   }
 }

@@ -11,6 +11,7 @@ import { listGaps } from './gaps.js';
 import { isOutputClosed, processOutput, type Output } from './output.js';
 import { formatPurge, formatRedrive, listParked, purgeJson, purgeParkedCommand, redriveJson, redriveParked } from './parked.js';
 import { driftLine, formatRebuild, formatVerify, rebuild, rebuildJson, verify, verifyJson } from './rebuild.js';
+import { rebuildInAws } from './rebuild-aws.js';
 import { formatReplaySummary, replay, replaySummaryJson } from './replay.js';
 import { runStream } from './run-stream.js';
 
@@ -139,19 +140,30 @@ export function program(output: Output = processOutput()): { readonly command: C
         projectionsOption(
           root
             .command('rebuild')
-            .description("build a projection's generation from a scan of its source table, beside the live consumer")
+            .description("build a projection's generation from a scan of its source table or from a DynamoDB export, beside the live consumer")
             .argument('<projection>', 'projection name')
-            .requiredOption('--table <source>', 'the source table')
-            .option('--segments <n>', 'parallel scan segments', wholeNumber(1), 4)
+            .option('--table <source>', 'the source table: scanned, or (with --from-export) the table the export must be of')
+            .option('--from-export <location>', 'read a DynamoDB export instead of scanning: s3://bucket/prefix/AWSDynamoDB/<ExportId>, or a directory holding a copy')
+            .option('--key <attributes>', "the exported table's key (partition[,sort]), when the table cannot be described")
+            .option('--allow-early-export', "rebuild from an export taken before the generation's live consumer started (only if nothing changed in between)", false)
+            .option('--segments <n>', 'parallel scan segments; with --from-export, data files read at once (default: 4; with --in-aws, the runner\'s: 4 × its maxConcurrency)', wholeNumber(1))
             .option('--rate <items>', 'items a second, all segments together (default: unlimited)', wholeNumber(1))
             .option('--page-size <n>', 'items a page', wholeNumber(1), 100)
-            .option('--restart', 'start over instead of resuming an unfinished rebuild', false),
+            .option('--restart', 'start over instead of resuming an unfinished rebuild', false)
+            .option('--in-aws', "run it in AWS with the construct's rebuild runner (needs --state-machine), and follow its progress", false)
+            .option('--state-machine <arn>', "the rebuild runner's state machine (the construct's rebuildRunner.stateMachine)"),
         ),
       ),
     ),
   ).action(async (name: string, options) => {
+    if (options.inAws === true || options.stateMachine !== undefined) {
+      const result = await rebuildInAws(name, options, output);
+      summary(options.json, () => rebuildJson(result), () => formatRebuild(result, result.source));
+      finish(attentionIf(result.parked > 0));
+      return;
+    }
     const result = await rebuild(name, options, logger(), output);
-    summary(options.json, () => rebuildJson(result, options.table), () => formatRebuild(result, options.table));
+    summary(options.json, () => rebuildJson(result), () => formatRebuild(result, result.source));
     finish(attentionIf(result.parked > 0));
   });
 

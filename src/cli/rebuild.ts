@@ -1,6 +1,7 @@
 import { DynamoDbRebuildStateStore, DynamoDbGenerationRegistry } from '../../adapters/dynamodb/rebuild-state.js';
 import { DynamoDbSourceScanner } from '../../adapters/dynamodb/scanner.js';
 import { DynamoDbReadModelStore } from '../../adapters/dynamodb/store.js';
+import type { UsageSnapshot } from '../../adapters/dynamodb/usage.js';
 import { compose } from '../container.js';
 import { toExactJson } from '../records/json.js';
 import type { Logger } from '../core/logging.js';
@@ -9,63 +10,81 @@ import { progressBar, progressLine } from '../rebuild/progress.js';
 import { assertRebuildable, Rebuilder, type RebuildProgress, type RebuildSummary } from '../rebuild/rebuilder.js';
 import { verifyProjection, type Drift, type VerifyResult } from '../rebuild/verify.js';
 import { announce, connect, prepareTables, sourceTable, type ConnectionOptions } from './connection.js';
+import { rebuildSource, type SourceOptions } from './rebuild-source.js';
+import { ExportSource } from '../rebuild/export-source.js';
+import { checkExportTime } from '../rebuild/lifecycle.js';
 import type { Output } from './output.js';
 import { progressPrinter } from './progress.js';
 import { projectionOf } from './projections-module.js';
 
-export interface RebuildCommandOptions extends ConnectionOptions {
+export interface RebuildCommandOptions extends ConnectionOptions, SourceOptions {
   readonly projections: string;
-  readonly table: string;
-  readonly segments: number;
+  /** 4 when not given (in AWS, the runner's own default). */
+  readonly segments?: number;
   readonly rate?: number;
   readonly pageSize: number;
   readonly restart: boolean;
   readonly createTables: boolean;
+  /** Rebuild from an export taken before the generation's live consumer started. */
+  readonly allowEarlyExport?: boolean;
 }
 
-export async function rebuild(name: string, options: RebuildCommandOptions, logger: Logger, output: Output): Promise<RebuildSummary> {
+export async function rebuild(
+  name: string,
+  options: RebuildCommandOptions,
+  logger: Logger,
+  output: Output,
+): Promise<RebuildSummary & { readonly source: string; readonly table: string; readonly usage?: UsageSnapshot }> {
   const projection = await projectionOf(options.projections, name);
   assertRebuildable(projection);
   const connection = connect(options);
   const { client, config, tables } = connection;
   await announce(connection, output);
-  await sourceTable(connection, options.table);
+  const source = await rebuildSource(connection, options);
   await prepareTables(connection, ['readModels', 'checkpoints', 'parked'], options.createTables);
+  const registry = new DynamoDbGenerationRegistry(client, tables.readModels);
+  if (source instanceof ExportSource) {
+    const warning = await checkExportTime({ projection, registry, exportTime: source.manifest.summary.exportTime, allowEarly: options.allowEarlyExport === true });
+    if (warning !== undefined) output.notice(`streamfold: ${warning}`);
+  }
   // The rebuild folds through the same runtime, under the same consumer name, as the live consumer: that is
   // what lets the two write one generation at once.
-  const { runtime } = compose([projection], { dynamoDbClient: client, config, logger });
+  const { runtime, dynamoDbStore } = compose([projection], { dynamoDbClient: client, config, logger });
   const rebuilder = new Rebuilder(
     projection,
     runtime,
-    new DynamoDbSourceScanner(client, options.table),
+    source,
     new DynamoDbRebuildStateStore(client, tables.checkpoints, config.STREAMFOLD_CONSUMER),
-    new DynamoDbGenerationRegistry(client, tables.readModels),
+    registry,
     logger,
   );
-  return rebuilder.run({
-    segments: options.segments,
+  const summary = await rebuilder.run({
+    segments: options.segments ?? 4,
     rate: options.rate,
     pageSize: options.pageSize,
     restart: options.restart,
     onProgress: progressPrinter<RebuildProgress>(output.progress, { terminal: progressBar, plain: progressLine }),
   });
+  return { ...summary, table: source.table, source: 'scan' in source ? `table ${source.table}` : source.description, usage: dynamoDbStore.usage.snapshot() };
 }
 
-export function formatRebuild(summary: RebuildSummary, table: string): string {
+export function formatRebuild(summary: RebuildSummary & { readonly usage?: UsageSnapshot }, source: string): string {
+  const usage = summary.usage === undefined ? '' : `; ${summary.usage.billedWriteUnits} billed write units in ${summary.usage.totalRequests} requests to the read model`;
   return [
-    `rebuilt ${summary.generation} from ${table}: ${summary.readThisRun} items read by this run ` +
+    `rebuilt ${summary.generation} from ${source}: ${summary.readThisRun} items read by this run ` +
       `(${summary.readInAll} in all${summary.resumed ? ', resumed' : ''}), ${summary.applied} applied, ` +
       `${summary.skipped} already newer, ${summary.parked} parked; readers now use ${summary.generation}`,
-    `items read per segment: ${summary.segments.map((segment, index) => `${index}:${segment.read}`).join(' ')}; ` +
-      `${Math.round(summary.itemsPerSecond)} items/s over ${(summary.elapsedMs / 1000).toFixed(1)} s`,
+    `items read per ${summary.segments.some((segment) => segment.name !== undefined) ? 'file' : 'segment'}: ${summary.segments.map((segment, index) => `${segment.name ?? index}:${segment.read}`).join(' ')}; ` +
+      `${Math.round(summary.itemsPerSecond)} items/s over ${(summary.elapsedMs / 1000).toFixed(1)} s${usage}`,
   ].join('\n');
 }
 
-export function rebuildJson(summary: RebuildSummary, table: string): Record<string, unknown> {
+export function rebuildJson(summary: RebuildSummary & { readonly source: string; readonly table: string; readonly usage?: UsageSnapshot }): Record<string, unknown> {
   return {
     projection: summary.projection,
     generation: summary.generation,
-    table,
+    table: summary.table,
+    source: summary.source,
     readThisRun: summary.readThisRun,
     readInAll: summary.readInAll,
     resumed: summary.resumed,
@@ -75,7 +94,11 @@ export function rebuildJson(summary: RebuildSummary, table: string): Record<stri
     itemsPerSecond: summary.itemsPerSecond,
     elapsedMs: summary.elapsedMs,
     segments: summary.segments.map((segment) => segment.read),
+    ...(summary.segments.some((segment) => segment.name !== undefined)
+      ? { files: summary.segments.map((segment) => ({ file: segment.name, items: segment.items, read: segment.read })) }
+      : {}),
     current: summary.generation,
+    ...(summary.usage === undefined ? {} : { usage: summary.usage }),
   };
 }
 

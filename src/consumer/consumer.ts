@@ -95,7 +95,10 @@ export class StreamConsumer {
       for (const projection of this.runtimes.flatMap((runtime) => runtime.projections)) {
         oldest.set(projection.name, Math.min(projection.version, oldest.get(projection.name) ?? projection.version));
       }
-      await Promise.all([...oldest].map(([name, version]) => registry.adopt(name, version)));
+      // Every version this consumer runs is live from now: a rebuild from an export checks its time against this.
+      const now = Date.now();
+      const live = this.runtimes.flatMap((runtime) => runtime.projections).map((projection) => registry.markLive?.(projection.name, projection.version, now));
+      await Promise.all([...[...oldest].map(([name, version]) => registry.adopt(name, version)), ...live]);
     })().catch((error: unknown) => {
       this.adopted = undefined;
       this.logger.warn({ err: error }, 'could not record the current generation of the projections');

@@ -189,4 +189,11 @@ export interface GenerationRegistry {
   promote(name: string, version: number): Promise<void>;
   /** Makes `version` current only if the projection has no current version yet (its first deployment). */
   adopt(name: string, version: number): Promise<void>;
+  /**
+   * Records, once, that a live consumer of `version` runs as of `at` (epoch ms): it reads every change made
+   * after that. A rebuild from an export checks the export's time against it.
+   */
+  markLive?(name: string, version: number, at: number): Promise<void>;
+  /** When a live consumer of `version` was first recorded running, if one was. */
+  liveSince?(name: string, version: number): Promise<number | undefined>;
 }

@@ -1,4 +1,34 @@
+import type { SegmentState } from './ports.js';
 import type { RebuildProgress } from './rebuilder.js';
+
+/** Where a rebuild stands, from its shares' saved states: what the local rebuild and `--in-aws` both show. */
+export function progressOf(options: {
+  readonly projection: string;
+  readonly generation: string;
+  readonly segments: readonly SegmentState[];
+  readonly readThisRun: number;
+  readonly elapsedMs: number;
+  readonly approximateTotal: number | undefined;
+  readonly resumed: boolean;
+}): RebuildProgress {
+  const elapsedMs = Math.max(1, options.elapsedMs);
+  const itemsPerSecond = (options.readThisRun * 1000) / elapsedMs;
+  const readInAll = options.segments.reduce((total, segment) => total + segment.read, 0);
+  const left = options.approximateTotal === undefined ? undefined : Math.max(0, options.approximateTotal - readInAll);
+  return {
+    projection: options.projection,
+    generation: options.generation,
+    segments: [...options.segments],
+    readThisRun: options.readThisRun,
+    readInAll,
+    itemsPerSecond,
+    elapsedMs,
+    approximateTotal: options.approximateTotal,
+    etaMs: left === undefined || itemsPerSecond === 0 ? undefined : (left / itemsPerSecond) * 1000,
+    resumed: options.resumed,
+    done: options.segments.every((segment) => segment.done),
+  };
+}
 
 const BAR_WIDTH = 24;
 
@@ -9,12 +39,12 @@ export function progressBar(progress: RebuildProgress): string {
   const filled = ratio === undefined ? 0 : Math.round(ratio * BAR_WIDTH);
   const bar = ratio === undefined ? '·'.repeat(BAR_WIDTH) : `${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}`;
   const percent = ratio === undefined ? '  ?%' : `${String(Math.round(ratio * 100)).padStart(3)}%`;
-  return `${progress.projection} [${bar}] ${percent} ${summary(progress)} | ${segments(progress)}`;
+  return `${progress.projection} [${bar}] ${percent} ${summary(progress)} | ${segments(progress, false)}`;
 }
 
 /** One line a report, for logs and pipes. */
 export function progressLine(progress: RebuildProgress): string {
-  return `rebuild ${progress.generation}: ${summary(progress)}; segments ${segments(progress)}${progress.done ? '; done' : ''}`;
+  return `rebuild ${progress.generation}: ${summary(progress)}; ${segments(progress, true)}${progress.done ? '; done' : ''}`;
 }
 
 function summary(progress: RebuildProgress): string {
@@ -24,8 +54,15 @@ function summary(progress: RebuildProgress): string {
   return `${progress.readInAll}${total} items${resumed}, ${Math.round(progress.itemsPerSecond)}/s${eta}`;
 }
 
-function segments(progress: RebuildProgress): string {
-  return progress.segments.map((segment, index) => `${index}:${segment.done ? 'done' : segment.read}`).join(' ');
+/** Scan segments one by one; export files (often hundreds) as a count, with those being read. */
+function segments(progress: RebuildProgress, labelled: boolean): string {
+  if (!progress.segments.some((segment) => segment.name !== undefined)) {
+    return `${labelled ? 'segments ' : ''}${progress.segments.map((segment, index) => `${index}:${segment.done ? 'done' : segment.read}`).join(' ')}`;
+  }
+  const done = progress.segments.filter((segment) => segment.done).length;
+  const reading = progress.segments.filter((segment) => !segment.done && segment.read > 0);
+  const files = reading.map((segment) => `${segment.name ?? '?'} ${segment.read}/${segment.items ?? '?'}`).join(', ');
+  return `files ${done}/${progress.segments.length} done${files === '' ? '' : `, reading ${files}`}`;
 }
 
 export function formatDuration(milliseconds: number): string {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { tableConfig } from '../../src/core/config.js';
-import { UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { toWireJson } from '../../src/records/wire-json.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TableNames } from '../../adapters/dynamodb/layout.js';
 import { DynamoDbRebuildStateStore, DynamoDbGenerationRegistry } from '../../adapters/dynamodb/rebuild-state.js';
@@ -160,6 +161,23 @@ describe('the rebuild and verify commands', () => {
     const verified = await runCli(['verify', 'customer-totals', '--projections', 'projections/index.ts', '--table', source.table.spec.name, ...connection]);
     expect(verified.code).toBe(0);
     expect(verified.stdout).toMatch(/verify customer-totals#v1: \d+ items scanned, 10 rows expected, 10 stored, no drift/);
+  });
+
+  it('resumes a rebuild whose state was saved whole, in one item, before shares had items of their own', async () => {
+    const own = await freshTables(client);
+    const args = ['--endpoint', localEndpoint(), '--read-model-table', own.readModels, '--checkpoint-table', own.checkpoints, '--parked-table', own.parked];
+    const first = await new DynamoDbSourceScanner(client, source.table.spec.name).scan(0, 4, undefined, 10);
+    const legacy = {
+      totalSegments: 4,
+      segments: [{ lastKey: first.lastKey, done: false, read: 10 }, ...Array.from({ length: 3 }, () => ({ lastKey: undefined, done: false, read: 0 }))],
+      startedAt: new Date().toISOString(),
+    };
+    await client.send(
+      new PutItemCommand({ TableName: own.checkpoints, Item: { pk: { S: `_rebuild#default#customer-totals#v1|${source.table.spec.name}` }, state: { S: toWireJson(legacy) } } }),
+    );
+    const resumed = await runCli(['rebuild', 'customer-totals', '--projections', 'projections/index.ts', '--table', source.table.spec.name, '--segments', '4', ...args]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain(`${source.finalItems.length - 10} items read by this run (${source.finalItems.length} in all, resumed)`);
   });
 
   it('verify finds a drift planted in the read model, prints its key as dump does, and exits 3', async () => {

@@ -1,4 +1,4 @@
-import type { GenerationRegistry, RebuildState, RebuildStateStore, ScanPage, SourceScanner } from '../../src/rebuild/ports.js';
+import type { GenerationRegistry, RebuildState, RebuildStateStore, ScanPage, SegmentState, SourceScanner } from '../../src/rebuild/ports.js';
 
 /** A source table's items held in memory, scanned in segments like DynamoDB's parallel scan. */
 export class MemorySourceScanner implements SourceScanner {
@@ -32,6 +32,16 @@ export class MemoryRebuildStateStore implements RebuildStateStore {
   }
   async save(id: string, state: RebuildState): Promise<void> {
     this.states.set(id, state);
+  }
+  async loadShare(id: string, index: number): Promise<SegmentState | undefined> {
+    return this.states.get(id)?.segments[index];
+  }
+  async saveShare(id: string, index: number, share: SegmentState): Promise<void> {
+    const state = this.states.get(id);
+    if (state === undefined) throw new Error(`no rebuild ${id} to save share ${index} in`);
+    const segments = [...state.segments];
+    segments[index] = share;
+    this.states.set(id, { ...state, segments });
   }
 }
 

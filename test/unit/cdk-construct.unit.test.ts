@@ -9,10 +9,12 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { StreamfoldConsumer, type StreamfoldConsumerProps } from '../../deploy/index.js';
+import { synthesisedDefinition } from '../support/state-machine.js';
 
 /** An app whose stacks are synthesised without bundling (`npm run synth` and the package test bundle for real). */
 const unbundledApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -266,6 +268,7 @@ describe('StreamfoldConsumer', () => {
       projections: 'projections/index.ts',
       eventBus: new events.EventBus(stack, 'Bus'),
       queue: new sqs.Queue(stack, 'Fanout', { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key, enforceSSL: true }),
+      rebuildRunner: { exportBucket: new s3.Bucket(stack, 'Exports', { enforceSSL: true, serverAccessLogsPrefix: 'access/' }), exportPrefix: 'exports' },
     });
     app.synth();
     const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(app);
@@ -284,5 +287,73 @@ describe('StreamfoldConsumer', () => {
       .flatMap((entry) => Object.values(entry.data as Record<string, string>));
     expect(acknowledged.length).toBeGreaterThan(0);
     for (const reason of acknowledged) expect(reason.length).toBeGreaterThan(40);
+  });
+});
+
+describe('the rebuild runner', () => {
+  it('is absent unless asked for', () => {
+    const template = synth();
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
+    template.resourceCountIs('AWS::Lambda::Function', 1);
+  });
+
+  it('runs one worker invocation per share under a Distributed Map with a concurrency limit, loops each share until it is done, then promotes once the live consumer has caught up', () => {
+    const template = synth({ rebuildRunner: { maxConcurrency: 20, itemsPerSecond: 250, workTime: Duration.minutes(4) } });
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    const worker = logicalIdOf(template, 'AWS::Lambda::Function', /^ConsumerRebuildWorker/);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Timeout: 300,
+      Environment: { Variables: Match.objectLike({ STREAMFOLD_CONSUMER: 'orders', STREAMFOLD_REBUILD_RATE: '250', STREAMFOLD_REBUILD_WORK_SECONDS: '240', STREAMFOLD_REBUILD_MARGIN_SECONDS: '30', STREAMFOLD_REBUILD_SEGMENTS: '80' }) },
+    });
+    const definition = synthesisedDefinition(template) as unknown as { StartAt: string; States: Record<string, any> };
+    expect(definition.StartAt).toBe('Prepare');
+    const { Prepare, Shares, LiveConsumerLag, LiveConsumerCaughtUp, WaitForLiveConsumer, Promote } = definition.States;
+    expect(Prepare).toMatchObject({ Type: 'Task', Next: 'Shares', Parameters: { action: 'prepare', 'job.$': '$' } });
+    expect(Prepare.Resource).toContain(worker);
+    expect(Shares).toMatchObject({
+      Type: 'Map',
+      MaxConcurrency: 20,
+      ItemsPath: '$.shares',
+      ItemSelector: { 'job.$': '$.job', 'share.$': '$$.Map.Item.Value' },
+      ResultPath: null,
+      Next: 'LiveConsumerLag',
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: 'Work' },
+    });
+    const { Work, ShareDone, Done } = Shares.ItemProcessor.States;
+    expect(Work).toMatchObject({ Type: 'Task', Next: 'ShareDone', ResultPath: '$.work', Parameters: { action: 'work', 'job.$': '$.job', 'share.$': '$.share' } });
+    expect(Work.Resource).toContain(worker);
+    expect(Work.Retry.map((retry: { ErrorEquals: string[] }) => retry.ErrorEquals).flat()).toContain('States.TaskFailed');
+    expect(ShareDone).toEqual({ Type: 'Choice', Choices: [{ Variable: '$.work.done', BooleanEquals: true, Next: 'Done' }], Default: 'Work' });
+    expect(Done.Type).toBe('Succeed');
+    expect(LiveConsumerLag.Resource).toContain('aws-sdk:cloudwatch:describeAlarms');
+    expect(JSON.stringify(LiveConsumerLag.Parameters)).toContain(logicalIdOf(template, 'AWS::CloudWatch::Alarm', /^ConsumerIteratorAge/));
+    expect(LiveConsumerCaughtUp).toMatchObject({ Choices: [{ Variable: '$.live.state', StringEquals: 'ALARM', Next: 'WaitForLiveConsumer' }], Default: 'Promote' });
+    expect(WaitForLiveConsumer).toMatchObject({ Type: 'Wait', Next: 'LiveConsumerLag' });
+    expect(Promote).toMatchObject({ Type: 'Task', End: true, Parameters: { action: 'promote', 'job.$': '$.job' } });
+  });
+
+  it('grants least privilege: no `*` resource, the source table only scanned and described, exports read under their prefix only', () => {
+    const template = synth({ rebuildRunner: {} }, (stack) => ({ rebuildRunner: { exportBucket: new s3.Bucket(stack, 'Exports'), exportPrefix: 'exports/' } }));
+    const runnerPolicies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('ConsumerRebuild'));
+    expect(runnerPolicies.length).toBeGreaterThanOrEqual(3);
+    const runner = runnerPolicies.flatMap(([, policy]) =>
+      (policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]).map((statement) => ({
+        actions: [statement.Action].flat(),
+        resources: [statement.Resource].flat(),
+      })),
+    );
+    expect(runner.filter((statement) => statement.resources.includes('*'))).toEqual([]);
+    const onSource = runner.filter((statement) => JSON.stringify(statement.resources).includes('Orders'));
+    expect(onSource).toEqual([{ actions: ['dynamodb:Scan', 'dynamodb:DescribeTable'], resources: [{ 'Fn::GetAtt': [logicalIdOf(template, 'AWS::DynamoDB::Table', /^Orders/), 'Arn'] }] }]);
+    const onExports = runner.filter((statement) => JSON.stringify(statement.resources).includes('Exports'));
+    expect(onExports).toEqual([{ actions: ['s3:GetObject'], resources: [{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalIdOf(template, 'AWS::S3::Bucket', /^Exports/), 'Arn'] }, '/exports/*']] }] }]);
+    const invoke = runner.find((statement) => statement.actions.includes('lambda:InvokeFunction'));
+    expect(JSON.stringify(invoke?.resources)).toMatch(/ConsumerRebuildWorker/);
+    expect(runner.find((statement) => statement.actions.includes('cloudwatch:DescribeAlarms'))?.resources).toHaveLength(1);
+    // The worker writes the streamfold tables; it reads no stream.
+    expect(runner.some((statement) => statement.actions.includes('dynamodb:DescribeStream'))).toBe(false);
+    const roles = Object.values(template.findResources('AWS::IAM::Role'));
+    expect(roles.map((role) => role.Properties.ManagedPolicyArns)).toEqual(roles.map(() => undefined));
   });
 });
