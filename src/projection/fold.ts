@@ -29,11 +29,6 @@ export interface Fold {
   readonly contribution: ContributionAmounts | undefined;
   readonly blockedAt: string | undefined;
   readonly failure: { readonly index: number; readonly error: StreamfoldError } | undefined;
-  /**
-   * Sums: every record applied now left the item's contribution as its entry has it, and each came from a
-   * source that delivers an item's records in order. Such records need not be recorded (see `projectionChanges`).
-   */
-  readonly unchanged: boolean;
 }
 
 /**
@@ -56,7 +51,6 @@ export function foldProjection(
   let contribution = entry?.contribution;
   const applied = new Set<number>();
   const parked: { index: number; record: ParkedRecord }[] = [];
-  let unchanged = projection.kind === 'sum';
   const generation = generationOf(projection);
   const waits = projection.onPoison !== 'skip';
   const park = (index: number, step: RunStep, reason: ParkedRecord['reason'], error: StreamfoldError): void => {
@@ -74,7 +68,6 @@ export function foldProjection(
     contribution,
     blockedAt,
     failure: { index, error },
-    unchanged,
   });
   for (let index = 0; index < limit; index += 1) {
     const step = steps[index];
@@ -98,7 +91,6 @@ export function foldProjection(
         const next = applyEvent(projection, step.event, state, contribution, context.parser);
         if (projection.kind === 'sum' && next.contribution !== undefined) {
           assertStorableDelta(entry?.contribution, next.contribution, projection, step.event);
-          unchanged &&= inItemOrder(step) && contributionDelta(entry?.contribution, next.contribution).size === 0;
         }
         ({ state, contribution } = next);
       } catch (caught) {
@@ -116,19 +108,9 @@ export function foldProjection(
     park(index, step, 'failed', error);
     blockedAt ??= step.sequence;
   }
-  return { end: limit, applied, parked, sequence, state, contribution, blockedAt, failure: undefined, unchanged };
+  return { end: limit, applied, parked, sequence, state, contribution, blockedAt, failure: undefined };
 }
 
-/**
- * Whether the record came from a source that delivers each item's records in sequence order, once each, and
- * again only as part of a redelivery of everything after it: a DynamoDB stream, whose records Lambda names by
- * their own sequence numbers. A Kinesis record is named by its Kinesis sequence number and ordered by a
- * sequence made from its time: its item's records may come out of order, so an older one may arrive after a
- * newer one that was not recorded.
- */
-export function inItemOrder(step: RunStep): boolean {
-  return step.type === 'event' && step.identifier === step.event.sequence;
-}
 
 /** Applies one event to a projection's state: the one place where a view evolves and a sum contributes. */
 export function applyEvent(

@@ -16,19 +16,14 @@ import {
   type ViewWrite,
 } from './ports.js';
 
-/** What one projection's fold comes to: its entry, its view row, its sum deltas, and whether it must be recorded. */
+/** What one projection's fold comes to: its entry, its view row, its sum deltas. */
 export interface ProjectionChanges {
   readonly entry: CheckpointEntry | undefined;
   readonly view: ViewWrite | undefined;
   readonly sums: SumDelta[];
-  /**
-   * `false` for a sum whose records changed nothing (`Fold.unchanged`) and parked nothing: its entry is
-   * written only if its checkpoint item is written anyway.
-   */
-  readonly recorded: boolean;
 }
 
-const NOTHING: ProjectionChanges = { entry: undefined, view: undefined, sums: [], recorded: false };
+const NOTHING: ProjectionChanges = { entry: undefined, view: undefined, sums: [] };
 
 /**
  * The entry, view row and sum deltas one projection's fold comes to. A view's entry lives in its row, so
@@ -61,30 +56,25 @@ export function projectionChanges(
       sequence: writesState ? fold.sequence : (storedRow?.sequence ?? fold.sequence),
       approximateTime: lastStep?.type === 'event' ? lastStep.event.approximateTime : undefined,
     };
-    return { entry: { sequence, blockedAt: fold.blockedAt }, view, sums: [], recorded: true };
+    return { entry: { sequence, blockedAt: fold.blockedAt }, view, sums: [] };
   }
   const contribution = fold.contribution ?? new Map();
   const sums: SumDelta[] = [];
   for (const [group, amounts] of contributionDelta(previous?.contribution, contribution)) {
     sums.push({ generation, group, shards: projection.shards, amounts });
   }
-  const recorded = !fold.unchanged || fold.parked.length > 0 || fold.blockedAt !== previous?.blockedAt || sums.length > 0;
-  return { entry: { sequence, contribution, blockedAt: fold.blockedAt }, view: undefined, sums, recorded };
+  return { entry: { sequence, contribution, blockedAt: fold.blockedAt }, view: undefined, sums };
 }
 
 /**
  * A state table key's write from its projections' folds (`all`: every projection of the lane; its views keep
- * their entries in their rows). A sum whose records changed nothing is recorded only if the checkpoint item is
- * written anyway, for free; otherwise nothing at all is written for it.
+ * their entries in their rows, so the checkpoint item is written only when a sum's entry moves).
  *
- * Why skipping that write is safe: a sum's state is the item's contribution as its entry has it, and a record
- * is skipped only if it, and every record applied with it, left that contribution as it is. So every record of
- * the item between the entry's sequence and the newest one any consumer skipped leaves it as it is (a change
- * can only be recorded after them: whoever folds them from the entry finds nothing changed). A record that
- * comes again later, redelivered or duplicated, by any consumer, is older than the entry (stale) or one of
- * those (it adds nothing). That needs each item's records to arrive first in their order, as a DynamoDB stream
- * delivers them (`inItemOrder`): a Kinesis record may first arrive after a newer one of its item, so a sum
- * fed one always records its sequence.
+ * A sum record that leaves the item's contribution as it was adds nothing to any group, but its sequence is
+ * still recorded (in the checkpoint item alone, with no transaction, when nothing else goes with it): records
+ * of one item may arrive out of order across batches, and an older record that arrives after it, with a
+ * different contribution, must be found stale. Were the sequence not recorded, the older record would apply
+ * and the sum would keep a contribution the item no longer has.
  */
 export function writeOf(run: KeyRun, loaded: LoadedState, all: readonly Projection[], folds: ReadonlyMap<Projection, Fold>): KeyWrite | undefined {
   const checkpoint = loaded.checkpoints.get(run.key.id);
@@ -92,7 +82,6 @@ export function writeOf(run: KeyRun, loaded: LoadedState, all: readonly Projecti
   const views: ViewWrite[] = [];
   const sums: SumDelta[] = [];
   const parked: ParkedRecord[] = [];
-  const unrecorded: [string, CheckpointEntry][] = [];
   let itemChanged = false;
   for (const projection of all) {
     const fold = folds.get(projection);
@@ -100,17 +89,12 @@ export function writeOf(run: KeyRun, loaded: LoadedState, all: readonly Projecti
     const generation = generationOf(projection);
     const changes = projectionChanges(projection, run.steps, checkpoint?.entries.get(generation), loaded.viewRows.get(viewRowId(generation, run.key)), fold);
     if (changes.entry === undefined) continue;
-    if (!changes.recorded) {
-      unrecorded.push([generation, changes.entry]);
-      continue;
-    }
     entries.set(generation, changes.entry);
     if (changes.view !== undefined) views.push(changes.view);
     else itemChanged = true;
     sums.push(...changes.sums);
     parked.push(...fold.parked.map(({ record }) => record));
   }
-  if (itemChanged) for (const [generation, entry] of unrecorded) entries.set(generation, entry);
   if (!itemChanged && views.length === 0) return undefined;
   const entriesInRows = new Set(all.filter((projection) => projection.kind === 'view').map(generationOf));
   return keyWrite(run.key, checkpoint, entries, views, sums, parked, { entriesInRows, checkpointChanged: itemChanged });

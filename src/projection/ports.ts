@@ -106,8 +106,8 @@ export interface KeyWrite {
    */
   readonly entriesInRows?: ReadonlySet<string> | undefined;
   /**
-   * Whether the checkpoint item must be written (`true` when not said). It need not when no entry it keeps
-   * moved, or only a sum's whose records changed nothing (see `foldProjection`).
+   * Whether the checkpoint item is written (`true` when not said): not when the only entries that move are
+   * those view rows carry.
    */
   readonly checkpointChanged?: boolean | undefined;
   readonly views: readonly ViewWrite[];
