@@ -70,10 +70,12 @@ export class DynamoDbReadModelStore extends DynamoDbReads implements ReadModelSt
     this.random = options.random ?? Math.random;
   }
 
-  async load(keys: readonly ItemKey[], views: readonly string[], deadline: Deadline = Deadline.NONE): Promise<LoadedState> {
+  async load(keys: readonly ItemKey[], views: readonly string[], deadline: Deadline = Deadline.NONE, options: { readonly checkpointItems?: boolean } = {}): Promise<LoadedState> {
     const wanted: { table: string; key: SdkItem; id: string; kind: 'checkpoint' | 'view'; generation: string; keyId: string }[] = [];
     for (const key of keys) {
-      wanted.push({ table: this.tables.checkpoints, key: checkpointKey(this.consumer, key), id: key.id, kind: 'checkpoint', generation: '', keyId: key.id });
+      if (options.checkpointItems !== false) {
+        wanted.push({ table: this.tables.checkpoints, key: checkpointKey(this.consumer, key), id: key.id, kind: 'checkpoint', generation: '', keyId: key.id });
+      }
       for (const generation of views) {
         wanted.push({ table: this.tables.readModels, key: viewRowKey(generation, key), id: viewRowId(generation, key), kind: 'view', generation, keyId: key.id });
       }

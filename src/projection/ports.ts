@@ -135,8 +135,12 @@ export interface Refusal {
 
 /** Where read models and checkpoints live. The DynamoDB adapter implements it, and so does the in-memory store. */
 export interface ReadModelStore {
-  /** `deadline` bounds the store's own retries (throttling, unprocessed keys). */
-  load(keys: readonly ItemKey[], views: readonly string[], deadline?: Deadline): Promise<LoadedState>;
+  /**
+   * The keys' checkpoints and the given generations' view rows. `deadline` bounds the store's own retries
+   * (throttling, unprocessed keys); `checkpointItems: false` leaves the checkpoint items unread, for a lane
+   * whose projections all keep their entries in their rows.
+   */
+  load(keys: readonly ItemKey[], views: readonly string[], deadline?: Deadline, options?: { readonly checkpointItems?: boolean }): Promise<LoadedState>;
   /** One outcome per write, in order. */
   commit(writes: readonly KeyWrite[], deadline?: Deadline): Promise<CommitOutcome[]>;
   /** What DynamoDB would refuse of this write, checked before sending: the limits are the store's to know. */

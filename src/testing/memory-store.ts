@@ -60,11 +60,11 @@ export class MemoryReadModelStore implements ReadModelStore, ReadModelReader {
     return this.limits.refusals?.(write) ?? [];
   }
 
-  async load(keys: readonly ItemKey[], views: readonly string[]): Promise<LoadedState> {
+  async load(keys: readonly ItemKey[], views: readonly string[], _deadline?: unknown, options: { readonly checkpointItems?: boolean } = {}): Promise<LoadedState> {
     const checkpoints = new Map<string, Checkpoint>();
     const viewRows = new Map<string, StoredViewRow>();
     for (const key of keys) {
-      const item = this.checkpoints.get(key.id);
+      const item = options.checkpointItems === false ? undefined : this.checkpoints.get(key.id);
       const entries = new Map(item?.entries);
       for (const generation of views) {
         const row = this.views.get(viewRowId(generation, key));
