@@ -15,6 +15,8 @@ export interface GuardedPut {
   readonly expectedRevision: number | undefined;
   /** Attributes an earlier version may have that this one has not (a tombstone has no `value`). */
   readonly removable: readonly string[];
+  /** Attributes every version of the item has alike (a row's source key): an update leaves them be. */
+  readonly fixed: readonly string[];
 }
 
 /** Some attributes of an item that must be there at the revision read; the rest stays as it is. */
@@ -57,7 +59,8 @@ export function statementOf(write: GuardedWrite): BatchStatementRequest {
   }
   const keyNames = write.type === 'put' ? write.keyNames : Object.keys(write.key);
   const source = write.type === 'put' ? write.item : { ...write.key, ...write.set };
-  const set = Object.entries(source).filter(([name]) => !keyNames.includes(name));
+  const unchanged = write.type === 'put' ? [...keyNames, ...write.fixed] : keyNames;
+  const set = Object.entries(source).filter(([name]) => !unchanged.includes(name));
   const removed = write.type === 'put' ? write.removable.filter((name) => write.item[name] === undefined) : [];
   const where = keyNames.map((name) => [name, source[name] as AttributeValue] as const);
   return {

@@ -30,6 +30,8 @@ export interface KeyParts {
 
 /** Attributes a view row may have in one version and not in the next. */
 const ROW_OPTIONAL = [ATTR.value, ATTR.time, ATTR.entry];
+/** Attributes a view row has alike in every version: they name the row. */
+const ROW_FIXED = [ATTR.generation, ATTR.rowKey, ATTR.itemKey];
 const NO_ENTRIES: ReadonlySet<string> = new Set();
 
 export function partsOf(consumer: string, tables: TableNames, write: KeyWrite, index: number): KeyParts {
@@ -41,7 +43,7 @@ export function partsOf(consumer: string, tables: TableNames, write: KeyWrite, i
   if (write.checkpointChanged !== false) {
     const entries = new Map([...write.checkpoint.entries].filter(([generation]) => !inRows.has(generation)));
     checkpoint = encodeCheckpoint(consumer, write.key, { revision: write.checkpoint.revision, entries });
-    const put: GuardedPut = { type: 'put', table: tables.checkpoints, item: checkpoint, keyNames: [ATTR.pk], expectedRevision: write.expectedRevision, removable: [] };
+    const put: GuardedPut = { type: 'put', table: tables.checkpoints, item: checkpoint, keyNames: [ATTR.pk], expectedRevision: write.expectedRevision, removable: [], fixed: [ATTR.rowKey] };
     if (write.sums.length === 0 && write.views.every((view) => inRows.has(view.generation))) {
       return { index, write, singles: [...singles, { index, generations: [...entries.keys()], kind: 'checkpoint', write: put, bytes: itemSize(checkpoint) }], unit: undefined };
     }
@@ -72,7 +74,7 @@ function rowSingle(tables: TableNames, write: KeyWrite, view: ViewWrite, index: 
   // A row with no state yet, or one whose state is deleted, is a tombstone carrying the entry.
   const state = view.keepState === true ? undefined : view.state;
   const item = encodeViewRow(view.generation, write.key, state, view.sequence, view.approximateTime, revision, entry);
-  const put: GuardedPut = { type: 'put', table: tables.readModels, item, keyNames: [ATTR.pk, ATTR.sk], expectedRevision: view.expectedRevision, removable: ROW_OPTIONAL };
+  const put: GuardedPut = { type: 'put', table: tables.readModels, item, keyNames: [ATTR.pk, ATTR.sk], expectedRevision: view.expectedRevision, removable: ROW_OPTIONAL, fixed: ROW_FIXED };
   return { index, generations: [view.generation], kind: 'row', write: put, bytes: itemSize(item) };
 }
 
@@ -89,5 +91,5 @@ function heldRowItem(tables: TableNames, write: KeyWrite, view: ViewWrite): { it
     return { item: { Delete: { TableName: tables.readModels, Key: key, ...condition } }, bytes: 0 };
   }
   const item = encodeViewRow(view.generation, write.key, view.state, view.sequence, view.approximateTime, revision, undefined);
-  return { item: transactItemOf({ type: 'put', table: tables.readModels, item, keyNames: [ATTR.pk, ATTR.sk], expectedRevision: view.expectedRevision, removable: [] }), bytes: itemSize(item) };
+  return { item: transactItemOf({ type: 'put', table: tables.readModels, item, keyNames: [ATTR.pk, ATTR.sk], expectedRevision: view.expectedRevision, removable: [], fixed: [] }), bytes: itemSize(item) };
 }
