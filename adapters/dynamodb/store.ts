@@ -10,6 +10,7 @@ import {
   type CommitOutcome,
   type KeyWrite,
   type LoadedState,
+  type LoadOptions,
   type ReadModelStore,
   type Refusal,
   type StoredViewRow,
@@ -36,7 +37,7 @@ export interface DynamoDbStoreOptions {
   /** Namespaces checkpoints: one name per source table a read model is built from. */
   readonly consumer: string;
   readonly tables?: TableNames;
-  /** Transactions (and batch reads) in flight at once. */
+  /** Requests of each kind in flight at once: batch reads, transactions, batches of items written alone. */
   readonly concurrency?: number;
   /** Attempts of one transaction under throttling before its keys are handed back to be retried later. */
   readonly maxAttempts?: number;
@@ -70,7 +71,7 @@ export class DynamoDbReadModelStore extends DynamoDbReads implements ReadModelSt
     this.random = options.random ?? Math.random;
   }
 
-  async load(keys: readonly ItemKey[], views: readonly string[], deadline: Deadline = Deadline.NONE, options: { readonly checkpointItems?: boolean } = {}): Promise<LoadedState> {
+  async load(keys: readonly ItemKey[], views: readonly string[], deadline: Deadline = Deadline.NONE, options: LoadOptions = {}): Promise<LoadedState> {
     const wanted: { table: string; key: SdkItem; id: string; kind: 'checkpoint' | 'view'; generation: string; keyId: string }[] = [];
     for (const key of keys) {
       if (options.checkpointItems !== false) {
@@ -91,7 +92,9 @@ export class DynamoDbReadModelStore extends DynamoDbReads implements ReadModelSt
         else if (entry?.kind === 'view') {
           const { row, entry: carried } = decodeViewRow(item);
           viewRows.set(entry.id, row);
-          if (carried !== undefined) (rowEntries.get(entry.keyId) ?? rowEntries.set(entry.keyId, new Map()).get(entry.keyId))?.set(entry.generation, carried);
+          if (carried === undefined) continue;
+          const entries = rowEntries.get(entry.keyId) ?? new Map<string, CheckpointEntry>();
+          rowEntries.set(entry.keyId, entries.set(entry.generation, carried));
         }
       }
     });

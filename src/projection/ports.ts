@@ -133,6 +133,11 @@ export interface Refusal {
   readonly error: StreamfoldError;
 }
 
+export interface LoadOptions {
+  /** `false`: the checkpoint items are not read (their entries, and revision, read as absent). */
+  readonly checkpointItems?: boolean;
+}
+
 /** Where read models and checkpoints live. The DynamoDB adapter implements it, and so does the in-memory store. */
 export interface ReadModelStore {
   /**
@@ -140,7 +145,7 @@ export interface ReadModelStore {
    * (throttling, unprocessed keys); `checkpointItems: false` leaves the checkpoint items unread, for a lane
    * whose projections all keep their entries in their rows.
    */
-  load(keys: readonly ItemKey[], views: readonly string[], deadline?: Deadline, options?: { readonly checkpointItems?: boolean }): Promise<LoadedState>;
+  load(keys: readonly ItemKey[], views: readonly string[], deadline?: Deadline, options?: LoadOptions): Promise<LoadedState>;
   /** One outcome per write, in order. */
   commit(writes: readonly KeyWrite[], deadline?: Deadline): Promise<CommitOutcome[]>;
   /** What DynamoDB would refuse of this write, checked before sending: the limits are the store's to know. */

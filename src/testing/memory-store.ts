@@ -7,6 +7,7 @@ import {
   type CommitOutcome,
   type KeyWrite,
   type LoadedState,
+  type LoadOptions,
   type ReadModelReader,
   type ReadModelRow,
   type ReadModelStore,
@@ -60,7 +61,7 @@ export class MemoryReadModelStore implements ReadModelStore, ReadModelReader {
     return this.limits.refusals?.(write) ?? [];
   }
 
-  async load(keys: readonly ItemKey[], views: readonly string[], _deadline?: unknown, options: { readonly checkpointItems?: boolean } = {}): Promise<LoadedState> {
+  async load(keys: readonly ItemKey[], views: readonly string[], _deadline?: unknown, options: LoadOptions = {}): Promise<LoadedState> {
     const checkpoints = new Map<string, Checkpoint>();
     const viewRows = new Map<string, StoredViewRow>();
     for (const key of keys) {
