@@ -49,6 +49,8 @@ export class MemoryReadModelStore implements ReadModelStore, ReadModelReader {
   interceptWrite: ((write: KeyWrite) => CommitOutcome | undefined) | undefined;
   /** Called before each part of a write lands; return an outcome to make that part fail instead. */
   interceptPart: ((write: KeyWrite, part: WritePart) => CommitOutcome | undefined) | undefined;
+  /** Called after a part landed; `true` loses its answer (a timeout after the request was sent). */
+  loseAnswer: ((write: KeyWrite, part: WritePart) => boolean) | undefined;
   commits = 0;
 
   /**
@@ -84,11 +86,18 @@ export class MemoryReadModelStore implements ReadModelStore, ReadModelReader {
       const intercepted = this.interceptWrite?.(write);
       if (intercepted !== undefined) return intercepted;
       const inRows = write.entriesInRows ?? new Set<string>();
-      const outcomes = write.views.filter((view) => inRows.has(view.generation)).map((view) => this.writeRow(write, view));
+      const outcomes = write.views.filter((view) => inRows.has(view.generation)).map((view) => this.answer(write, { kind: 'row', generation: view.generation }, this.writeRow(write, view)));
       const rest = write.views.filter((view) => !inRows.has(view.generation));
-      if (write.checkpointChanged !== false || rest.length > 0 || write.sums.length > 0) outcomes.push(this.writeTransaction(write, rest, inRows));
+      if (write.checkpointChanged !== false || rest.length > 0 || write.sums.length > 0) {
+        outcomes.push(this.answer(write, { kind: 'transaction' }, this.writeTransaction(write, rest, inRows)));
+      }
       return combineOutcomes(outcomes);
     });
+  }
+
+  private answer(write: KeyWrite, part: WritePart, outcome: CommitOutcome): CommitOutcome {
+    const lost = outcome.status === 'committed' && this.loseAnswer?.(write, part) === true;
+    return lost ? { status: 'retry', error: new Error('the answer was lost after the write landed') } : outcome;
   }
 
   /** A view row that carries its entry: it lands alone, if it still has the revision read. */
