@@ -111,7 +111,6 @@ export function foldProjection(
   return { end: limit, applied, parked, sequence, state, contribution, blockedAt, failure: undefined };
 }
 
-
 /** Applies one event to a projection's state: the one place where a view evolves and a sum contributes. */
 export function applyEvent(
   projection: Projection,
