@@ -13,6 +13,7 @@ import { silentLogger } from '../src/core/logging.js';
 import type { Projection } from '../src/projection/define.js';
 import { readAllRows } from '../src/projection/read-model.js';
 import { applyRecordTheTutorialWay, type BaselineProjection } from './baselines/tutorial.js';
+import { applyLatencyModel, type LatencyModel } from './latency-model.js';
 import { meter, type Meter } from './meter.js';
 
 /** The read models a contender ended with, in one shape for comparing with the truth. */
@@ -31,11 +32,13 @@ export interface Contender {
 export interface ContenderKind {
   readonly name: string;
   readonly label: string;
-  setup(endpoint: string, projections: readonly Projection[], run: string): Promise<Contender>;
+  setup(endpoint: string, projections: readonly Projection[], run: string, model?: LatencyModel): Promise<Contender>;
 }
 
-function meteredClient(endpoint: string): { client: DynamoDBClient; meter: Meter } {
+/** Every contender's client is made here: metered, and paced by the latency model when there is one. */
+function meteredClient(endpoint: string, model: LatencyModel | undefined): { client: DynamoDBClient; meter: Meter } {
   const client = createDynamoDbClient({ endpoint });
+  if (model !== undefined) applyLatencyModel(client, model);
   return { client, meter: meter(client) };
 }
 
@@ -76,8 +79,8 @@ const names = (projections: readonly Projection[]) => new Set(projections.map((p
 export const tutorial: ContenderKind = {
   name: 'A',
   label: 'A: UpdateCommand ADD per record',
-  async setup(endpoint, projections, run) {
-    const { client, meter: counts } = meteredClient(endpoint);
+  async setup(endpoint, projections, run, model) {
+    const { client, meter: counts } = meteredClient(endpoint, model);
     const table = `bench-a-${run}`;
     await baselineTable(client, table);
     counts.reset();
@@ -104,8 +107,8 @@ function powertoolsContender(
   return {
     name,
     label,
-    async setup(endpoint, projections, run) {
-      const { client, meter: counts } = meteredClient(endpoint);
+    async setup(endpoint, projections, run, model) {
+      const { client, meter: counts } = meteredClient(endpoint, model);
       const table = `bench-${name.toLowerCase()}-${run}`;
       await baselineTable(client, table);
       const documents = DynamoDBDocumentClient.from(client);
@@ -148,8 +151,8 @@ export const powertoolsIdempotent = powertoolsContender('C', 'C: B + Powertools 
 export const streamfold: ContenderKind = {
   name: 'streamfold',
   label: 'streamfold',
-  async setup(endpoint, projections, run) {
-    const { client, meter: counts } = meteredClient(endpoint);
+  async setup(endpoint, projections, run, model) {
+    const { client, meter: counts } = meteredClient(endpoint, model);
     const tables = { readModels: `bench-s-rm-${run}`, checkpoints: `bench-s-cp-${run}`, parked: `bench-s-pk-${run}` };
     await createStreamfoldTables(client, tables);
     const handler = createHandler({

@@ -1,4 +1,4 @@
-import type { AttributeValue, DynamoDBClient, TransactWriteItem, WriteRequest } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, BatchStatementRequest, DynamoDBClient, TransactWriteItem, WriteRequest } from '@aws-sdk/client-dynamodb';
 import { itemSize, writeUnits } from '../adapters/dynamodb/item-size.js';
 
 /** What a contender asked of DynamoDB, counted on the wire, and write units as AWS bills them. */
@@ -54,6 +54,11 @@ function unitsOf(command: string, input: Record<string, unknown>): number {
         const written = item.Put?.Item ?? item.Delete?.Key ?? { ...(item.Update?.Key ?? {}), ...(item.Update?.ExpressionAttributeValues ?? {}) };
         return total + writeUnits(itemSize(written), true);
       }, 0);
+    case 'BatchExecuteStatementCommand':
+      return ((input.Statements as BatchStatementRequest[] | undefined) ?? []).reduce((total, statement) => {
+        const item = statementItem(statement);
+        return total + (item === undefined ? 0 : writeUnits(itemSize(item), false));
+      }, 0);
     case 'BatchWriteItemCommand':
       return Object.values((input.RequestItems as Record<string, WriteRequest[]> | undefined) ?? {})
         .flat()
@@ -61,6 +66,23 @@ function unitsOf(command: string, input: Record<string, unknown>): number {
     default:
       return 0;
   }
+}
+
+/**
+ * The item a PartiQL write leaves, estimated as an update is: its attributes as the statement names them
+ * (`'name': ?` in an INSERT, `"name" = ?` in an UPDATE's SET and WHERE), with the values passed. A SELECT
+ * writes nothing.
+ */
+function statementItem(statement: BatchStatementRequest): Item | undefined {
+  const text = statement.Statement ?? '';
+  if (/^\s*SELECT/i.test(text)) return undefined;
+  const names = [...text.matchAll(/'([^']+)'\s*:\s*\?|"((?:[^"]|"")+)"\s*=\s*\?/g)].map((match) => match[1] ?? (match[2] ?? '').replaceAll('""', '"'));
+  const item: Item = {};
+  names.forEach((name, index) => {
+    const value = statement.Parameters?.[index];
+    if (value !== undefined && item[name] === undefined) item[name] = value;
+  });
+  return item;
 }
 
 /** Samples the heap while a run goes, for its peak above where it started. */

@@ -168,6 +168,8 @@ export class StreamfoldConsumer extends Construct {
 
     // CDK's grants, not hand-written statements: they add the KMS permissions of encrypted resources.
     for (const own of [this.readModels, this.checkpoints, this.parked]) own.grantReadWriteData(this.function);
+    // Rows and checkpoints written alone go 25 to a BatchExecuteStatement, which IAM authorises as PartiQL.
+    for (const own of [this.readModels, this.checkpoints]) own.grant(this.function, 'dynamodb:PartiQLInsert', 'dynamodb:PartiQLUpdate');
     props.eventBus?.grantPutEventsTo(this.function);
     props.queue?.grantSendMessages(this.function);
 

@@ -7,7 +7,7 @@ import { Decimal } from '../../src/records/decimal.js';
 import type { ItemKey } from '../../src/records/item-key.js';
 import { padSequence } from '../../src/records/sequence.js';
 import { fromWireJson, toWireJson } from '../../src/records/wire-json.js';
-import type { Checkpoint, CheckpointEntry, ContributionAmounts } from '../../src/projection/ports.js';
+import type { Checkpoint, CheckpointEntry, ContributionAmounts, StoredViewRow } from '../../src/projection/ports.js';
 
 /**
  * Table layouts. Both tables have a string partition key `pk`; the read-model table also has a string sort
@@ -47,6 +47,8 @@ export const ATTR = {
   time: '_at',
   revision: 'rev',
   entries: 'p',
+  /** A view row's checkpoint entry (`s`, `b`), as a map. */
+  entry: '_cp',
 } as const;
 
 export function partitionKey(prefix: string, key: string): string {
@@ -72,24 +74,25 @@ export const toSdk = (map: AttributeMap): SdkItem => map as SdkItem;
 // Maps below are built with Object.fromEntries: a group named `__proto__` (it comes from item data) must be
 // an entry, and `object[name] = value` would set the prototype instead.
 export function encodeCheckpoint(consumer: string, key: ItemKey, checkpoint: Checkpoint): SdkItem {
-  const entries = Object.fromEntries(
-    [...checkpoint.entries].map(([generation, entry]): [string, SdkAttributeValue] => {
-      const fields: Record<string, SdkAttributeValue> = { s: { S: padSequence(entry.sequence) } };
-      if (entry.contribution !== undefined) fields.c = { M: encodeContribution(entry.contribution) };
-      if (entry.blockedAt !== undefined) fields.b = { S: padSequence(entry.blockedAt) };
-      if (entry.pending !== undefined && entry.pending.size > 0) {
-        fields.q = { M: Object.fromEntries([...entry.pending].map(([version, record]) => [version, { S: toWireJson(record) }])) };
-      }
-      if (entry.pendingSince !== undefined) fields.t = { N: String(entry.pendingSince) };
-      return [generation, { M: fields }];
-    }),
-  );
+  const entries = Object.fromEntries([...checkpoint.entries].map(([generation, entry]): [string, SdkAttributeValue] => [generation, encodeEntry(entry)]));
   return {
     ...checkpointKey(consumer, key),
     [ATTR.rowKey]: { S: key.id },
     [ATTR.revision]: { N: String(checkpoint.revision) },
     [ATTR.entries]: { M: entries },
   };
+}
+
+/** One projection's entry: `s` the sequence, `c` a sum's contribution, `b` the block, `q`/`t` an event log's held events. */
+export function encodeEntry(entry: CheckpointEntry): SdkAttributeValue {
+  const fields: Record<string, SdkAttributeValue> = { s: { S: padSequence(entry.sequence) } };
+  if (entry.contribution !== undefined) fields.c = { M: encodeContribution(entry.contribution) };
+  if (entry.blockedAt !== undefined) fields.b = { S: padSequence(entry.blockedAt) };
+  if (entry.pending !== undefined && entry.pending.size > 0) {
+    fields.q = { M: Object.fromEntries([...entry.pending].map(([version, record]) => [version, { S: toWireJson(record) }])) };
+  }
+  if (entry.pendingSince !== undefined) fields.t = { N: String(entry.pendingSince) };
+  return { M: fields };
 }
 
 function encodeContribution(contribution: ContributionAmounts): Record<string, SdkAttributeValue> {
@@ -106,24 +109,29 @@ export function decodeCheckpoint(item: SdkItem): Checkpoint {
   const revision = Number(item[ATTR.revision]?.N);
   const entries = new Map<string, CheckpointEntry>();
   for (const [generation, value] of Object.entries(item[ATTR.entries]?.M ?? {})) {
-    const sequence = value.M?.s?.S;
-    if (sequence === undefined || !Number.isSafeInteger(revision)) {
-      throw new StreamfoldError('STORE_WRITE_FAILED', `checkpoint ${item[ATTR.pk]?.S ?? '?'} is malformed`);
-    }
-    const groups = value.M?.c?.M;
-    const pending = value.M?.q?.M;
-    entries.set(generation, {
-      sequence,
-      contribution: groups === undefined ? undefined : decodeContribution(groups),
-      blockedAt: value.M?.b?.S,
-      pending:
-        pending === undefined
-          ? undefined
-          : new Map(Object.entries(pending).map(([version, record]) => [version, fromWireJson(record.S ?? 'null')])),
-      pendingSince: value.M?.t?.N === undefined ? undefined : Number(value.M.t.N),
-    });
+    const entry = Number.isSafeInteger(revision) ? decodeEntry(value) : undefined;
+    if (entry === undefined) throw malformed(item);
+    entries.set(generation, entry);
   }
   return { revision, entries };
+}
+
+export function decodeEntry(value: SdkAttributeValue): CheckpointEntry | undefined {
+  const sequence = value.M?.s?.S;
+  if (sequence === undefined) return undefined;
+  const groups = value.M?.c?.M;
+  const pending = value.M?.q?.M;
+  return {
+    sequence,
+    contribution: groups === undefined ? undefined : decodeContribution(groups),
+    blockedAt: value.M?.b?.S,
+    pending: pending === undefined ? undefined : new Map(Object.entries(pending).map(([version, record]) => [version, fromWireJson(record.S ?? 'null')])),
+    pendingSince: value.M?.t?.N === undefined ? undefined : Number(value.M.t.N),
+  };
+}
+
+function malformed(item: SdkItem): StreamfoldError {
+  return new StreamfoldError('STORE_WRITE_FAILED', `checkpoint ${item[ATTR.pk]?.S ?? '?'} is malformed`);
 }
 
 function decodeContribution(groups: Record<string, SdkAttributeValue>): ContributionAmounts {
@@ -138,27 +146,45 @@ function decodeContribution(groups: Record<string, SdkAttributeValue>): Contribu
   return contribution;
 }
 
+/**
+ * A view row. `revision` guards its next write. A state table's view also carries its projection's entry, and
+ * stays as a tombstone (no `value`) when its state is deleted, so that the entry is kept.
+ */
 export function encodeViewRow(
   generation: string,
   key: ItemKey,
-  state: Record<string, unknown>,
+  state: Record<string, unknown> | undefined,
   sequence: string,
   approximateTime: number | undefined,
+  revision: number,
+  entry: CheckpointEntry | undefined,
 ): SdkItem {
   const item: SdkItem = {
     ...viewRowKey(generation, key),
     [ATTR.generation]: { S: generation },
     [ATTR.rowKey]: { S: key.id },
     [ATTR.itemKey]: { M: toSdk(encodeItem(key.attributes)) },
-    [ATTR.value]: { M: toSdk(encodeItem(state, ATTR.value)) },
     [ATTR.sequence]: { S: padSequence(sequence) },
+    [ATTR.revision]: { N: String(revision) },
   };
+  if (state !== undefined) item[ATTR.value] = { M: toSdk(encodeItem(state, ATTR.value)) };
   if (approximateTime !== undefined) item[ATTR.time] = { N: String(approximateTime) };
+  if (entry !== undefined) item[ATTR.entry] = encodeEntry(entry);
   return item;
 }
 
-export function decodeViewValue(item: SdkItem): Record<string, unknown> {
-  return decodeItem(item[ATTR.value]?.M ?? {}, ATTR.value);
+/** A view row's value; `undefined` for a tombstone, which only carries its projection's entry. */
+export function decodeViewValue(item: SdkItem): Record<string, unknown> | undefined {
+  const value = item[ATTR.value]?.M;
+  return value === undefined ? undefined : decodeItem(value, ATTR.value);
+}
+
+/** A view row as the planner reads it, and the entry it carries, if any. */
+export function decodeViewRow(item: SdkItem): { row: StoredViewRow; entry: CheckpointEntry | undefined } {
+  const entryValue = item[ATTR.entry];
+  const entry = entryValue === undefined ? undefined : decodeEntry(entryValue);
+  if (entryValue !== undefined && entry === undefined) throw malformed(item);
+  return { row: { state: decodeViewValue(item), sequence: item[ATTR.sequence]?.S ?? '', revision: Number(item[ATTR.revision]?.N ?? 0) }, entry };
 }
 
 /**

@@ -4,7 +4,8 @@ import { itemSize } from './item-size.js';
 import type { ViewState } from '../../src/projection/define.js';
 import type { ItemKey } from '../../src/records/item-key.js';
 import { SEQUENCE_MAX_DIGITS } from '../../src/records/sequence.js';
-import { ATTR, encodeViewRow } from './layout.js';
+import { ATTR, encodeViewRow, type SdkItem } from './layout.js';
+import type { KeyParts } from './parts.js';
 import { TRANSACT_BYTE_BUDGET, TRANSACT_MAX_ITEMS, type Unit } from './transactions.js';
 
 /** DynamoDB's item size limit: 400 KB, counted in attribute names and values. */
@@ -15,20 +16,23 @@ export const MAX_ITEM_BYTES = 400 * 1024;
  * rows than one transaction holds, more bytes than one transaction carries. Each is laid on the projection
  * (generation) that makes it so, so that only that projection's record is parked.
  */
-export function refusalsOf(unit: Unit): Refusal[] {
+export function refusalsOf(parts: KeyParts): Refusal[] {
   const refusals: Refusal[] = [];
-  for (const view of unit.views) {
-    if (view.bytes > MAX_ITEM_BYTES) {
+  for (const single of parts.singles) {
+    if (single.kind === 'row' && single.bytes > MAX_ITEM_BYTES) {
+      const generation = single.generations[0] ?? '';
+      refusals.push(refusal(generation, `the row of ${generation} for this item would be ${single.bytes.toLocaleString('en')} bytes, over DynamoDB's 400 KB (${MAX_ITEM_BYTES.toLocaleString('en')}-byte) item limit`));
+    }
+    if (single.kind === 'checkpoint' && single.write.type === 'put') refusals.push(...checkpointRefusals(single.write.item));
+  }
+  const unit = parts.unit;
+  if (unit === undefined) return dedupe(refusals);
+  for (const view of unit.items) {
+    if (view.generation !== undefined && view.bytes > MAX_ITEM_BYTES) {
       refusals.push(refusal(view.generation, `the row of ${view.generation} for this item would be ${view.bytes.toLocaleString('en')} bytes, over DynamoDB's 400 KB (${MAX_ITEM_BYTES.toLocaleString('en')}-byte) item limit`));
     }
   }
-  const checkpointBytes = itemSize(unit.checkpoint);
-  if (checkpointBytes > MAX_ITEM_BYTES) {
-    const [largest, bytes] = largestEntry(unit);
-    if (largest !== undefined) {
-      refusals.push(refusal(largest, `the item's checkpoint would be ${checkpointBytes.toLocaleString('en')} bytes, over DynamoDB's 400 KB item limit; ${largest} keeps the most in it (${bytes.toLocaleString('en')} bytes)`));
-    }
-  }
+  if (unit.checkpoint !== undefined) refusals.push(...checkpointRefusals(unit.checkpoint));
   if (unit.rows.size > TRANSACT_MAX_ITEMS) {
     const [most, count] = mostOf(rowsByGeneration(unit));
     if (most !== undefined) {
@@ -36,7 +40,7 @@ export function refusalsOf(unit: Unit): Refusal[] {
     }
   }
   if (unit.bytes > TRANSACT_BYTE_BUDGET) {
-    const [most, bytes] = mostOf(new Map(unit.views.map((view) => [view.generation, view.bytes])));
+    const [most, bytes] = mostOf(bytesByGeneration(unit));
     if (most !== undefined) {
       refusals.push(refusal(most, `this item's change would be ${unit.bytes.toLocaleString('en')} bytes, more than one DynamoDB transaction carries (4 MB); ${most} writes ${bytes.toLocaleString('en')} of them`));
     }
@@ -46,9 +50,21 @@ export function refusalsOf(unit: Unit): Refusal[] {
 
 /** A view row DynamoDB would refuse for its size, as one record's step would write it. */
 export function viewRowRefusal(generation: string, key: ItemKey, state: ViewState): StreamfoldError | undefined {
-  const bytes = itemSize(encodeViewRow(generation, key, state, '0'.repeat(SEQUENCE_MAX_DIGITS), Date.now()));
+  // As the row would be written: with its entry (sequence and block at their widest) and revision.
+  const widest = '9'.repeat(SEQUENCE_MAX_DIGITS);
+  const bytes = itemSize(encodeViewRow(generation, key, state, widest, Date.now(), Number.MAX_SAFE_INTEGER, { sequence: widest, blockedAt: widest }));
   if (bytes <= MAX_ITEM_BYTES) return undefined;
   return refusal(generation, `the row of ${generation} for this item would be ${bytes.toLocaleString('en')} bytes, over DynamoDB's 400 KB (${MAX_ITEM_BYTES.toLocaleString('en')}-byte) item limit`).error;
+}
+
+/** A checkpoint item over 400 KB: laid on the projection that keeps the most in it. */
+function checkpointRefusals(checkpoint: SdkItem): Refusal[] {
+  const checkpointBytes = itemSize(checkpoint);
+  if (checkpointBytes <= MAX_ITEM_BYTES) return [];
+  const entries = checkpoint[ATTR.entries]?.M ?? {};
+  const [largest, bytes] = mostOf(new Map(Object.entries(entries).map(([generation, value]) => [generation, itemSize({ [generation]: value })])));
+  if (largest === undefined) return [];
+  return [refusal(largest, `the item's checkpoint would be ${checkpointBytes.toLocaleString('en')} bytes, over DynamoDB's 400 KB item limit; ${largest} keeps the most in it (${bytes.toLocaleString('en')} bytes)`)];
 }
 
 function refusal(generation: string, message: string): Refusal {
@@ -57,14 +73,15 @@ function refusal(generation: string, message: string): Refusal {
 
 function rowsByGeneration(unit: Unit): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const view of unit.views) counts.set(view.generation, (counts.get(view.generation) ?? 0) + 1);
+  for (const item of unit.items) if (item.generation !== undefined) counts.set(item.generation, (counts.get(item.generation) ?? 0) + 1);
   for (const sum of unit.write.sums) counts.set(sum.generation, (counts.get(sum.generation) ?? 0) + 1);
   return counts;
 }
 
-function largestEntry(unit: Unit): [string | undefined, number] {
-  const entries = unit.checkpoint[ATTR.entries]?.M ?? {};
-  return mostOf(new Map(Object.entries(entries).map(([generation, value]) => [generation, itemSize({ [generation]: value })])));
+function bytesByGeneration(unit: Unit): Map<string, number> {
+  const bytes = new Map<string, number>();
+  for (const item of unit.items) if (item.generation !== undefined) bytes.set(item.generation, (bytes.get(item.generation) ?? 0) + item.bytes);
+  return bytes;
 }
 
 function mostOf(values: ReadonlyMap<string, number>): [string | undefined, number] {

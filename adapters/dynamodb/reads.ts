@@ -43,7 +43,9 @@ export class DynamoDbReads implements ReadModelReader {
     for await (const items of scan) {
       for (const item of items) {
         if (kind === 'view') {
-          if (item[ATTR.sk]?.S === VIEW_SORT_KEY) yield { key: decodeItemKeyAttributes(item), value: decodeViewValue(item) };
+          // A tombstone (no value) only carries its projection's checkpoint entry: readers never see it.
+          const value = item[ATTR.sk]?.S === VIEW_SORT_KEY ? decodeViewValue(item) : undefined;
+          if (value !== undefined) yield { key: decodeItemKeyAttributes(item), value };
           continue;
         }
         const group = item[ATTR.group]?.S;
@@ -79,7 +81,7 @@ export class DynamoDbReads implements ReadModelReader {
     return sumRowValue(fields);
   }
 
-  /** One view row. */
+  /** One view row; `undefined` when there is none, or only its tombstone. */
   async readView(generation: string, key: ItemKey): Promise<Record<string, unknown> | undefined> {
     this.usage.request('GetItem');
     const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tables.readModels, Key: viewRowKey(generation, key), ConsistentRead: true }));

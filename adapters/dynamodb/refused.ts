@@ -41,10 +41,10 @@ function refused(message: string, cause: unknown, generations: readonly string[]
   return { status: 'refused', error: new StreamfoldError('STORE_WRITE_FAILED', message, { cause }), generations, ...(totals === undefined ? {} : { totals }) };
 }
 
-/** The projections whose rows the write changes; the checkpoint's own entries if it changes none. */
+/** The projections whose rows the transaction changes; the checkpoint item's own entries if it changes none. */
 function touchedGenerations(unit: Unit): string[] {
-  const generations = new Set([...unit.write.views.map((view) => view.generation), ...unit.write.sums.map((sum) => sum.generation)]);
-  return generations.size > 0 ? [...generations] : [...unit.write.checkpoint.entries.keys()];
+  const generations = new Set([...unit.items.flatMap((item) => (item.generation === undefined ? [] : [item.generation])), ...unit.write.sums.map((sum) => sum.generation)]);
+  return generations.size > 0 ? [...generations] : Object.keys(unit.checkpoint?.[ATTR.entries]?.M ?? {});
 }
 
 interface Overflow {

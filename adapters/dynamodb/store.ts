@@ -2,17 +2,31 @@ import { randomUUID } from 'node:crypto';
 import { BatchGetItemCommand, TransactWriteItemsCommand, type DynamoDBClient, type KeysAndAttributes } from '@aws-sdk/client-dynamodb';
 import { chunk, mapConcurrent } from '../../src/core/concurrency.js';
 import { StreamfoldError } from '../../src/core/errors.js';
-import { viewRowId, type Checkpoint, type CommitOutcome, type KeyWrite, type LoadedState, type ReadModelStore, type Refusal, type StoredViewRow } from '../../src/projection/ports.js';
+import { combineOutcomes } from '../../src/projection/combine-outcomes.js';
+import {
+  viewRowId,
+  type Checkpoint,
+  type CheckpointEntry,
+  type CommitOutcome,
+  type KeyWrite,
+  type LoadedState,
+  type LoadOptions,
+  type ReadModelStore,
+  type Refusal,
+  type StoredViewRow,
+} from '../../src/projection/ports.js';
 import type { ItemKey } from '../../src/records/item-key.js';
 import { backoffDelay, DEFAULT_BACKOFF, Deadline, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../../src/core/retry.js';
 import { classifyWriteError } from './errors.js';
 import { writeUnits } from './item-size.js';
-import { ATTR, checkpointKey, decodeCheckpoint, decodeViewValue, DEFAULT_TABLE_NAMES, viewRowKey, type SdkItem, type TableNames } from './layout.js';
+import { ATTR, checkpointKey, decodeCheckpoint, decodeViewRow, DEFAULT_TABLE_NAMES, viewRowKey, type SdkItem, type TableNames } from './layout.js';
 import { refusalsOf, viewRowRefusal } from './limits.js';
 import type { ViewState } from '../../src/projection/define.js';
 import { DynamoDbReads } from './reads.js';
 import { refusedOutcome } from './refused.js';
-import { pack, transactionOf, transactItemSize, unitOf, type Unit } from './transactions.js';
+import { partsOf, type Single } from './parts.js';
+import { writeSingles } from './singles.js';
+import { pack, transactionOf, transactItemSize, type Unit } from './transactions.js';
 import { DynamoDbUsage } from './usage.js';
 
 export type { OpenGap } from './reads.js';
@@ -24,7 +38,7 @@ export interface DynamoDbStoreOptions {
   /** Namespaces checkpoints: one name per source table a read model is built from. */
   readonly consumer: string;
   readonly tables?: TableNames;
-  /** Transactions (and batch reads) in flight at once. */
+  /** Requests of each kind in flight at once: batch reads, transactions, batches of items written alone. */
   readonly concurrency?: number;
   /** Attempts of one transaction under throttling before its keys are handed back to be retried later. */
   readonly maxAttempts?: number;
@@ -35,9 +49,12 @@ export interface DynamoDbStoreOptions {
 }
 
 /**
- * Read models and checkpoints in DynamoDB. Each key's write lands atomically with its checkpoint in a
- * `TransactWriteItems` call; keys are packed into as few calls as the 100-item limit allows, and the sum
- * deltas of one call are merged so that each group row gets one `ADD`.
+ * Read models and checkpoints in DynamoDB. Each projection's effects land atomically with its own entry: a
+ * state table's view row carries its projection's entry and is written alone, with a condition on the row's
+ * revision (batched 25 to a `BatchExecuteStatement`, 1 write unit per KB); the checkpoint item, which keeps
+ * the sums' (and event logs') entries, is written in a `TransactWriteItems` call with the sum deltas, keys
+ * packed into as few calls as the 100-item limit allows and the deltas of one call merged so that each group
+ * row gets one `ADD`; a checkpoint item with nothing to go with it is written alone.
  */
 export class DynamoDbReadModelStore extends DynamoDbReads implements ReadModelStore {
   private readonly concurrency: number;
@@ -55,25 +72,34 @@ export class DynamoDbReadModelStore extends DynamoDbReads implements ReadModelSt
     this.random = options.random ?? Math.random;
   }
 
-  async load(keys: readonly ItemKey[], views: readonly string[], deadline: Deadline = Deadline.NONE): Promise<LoadedState> {
-    const wanted: { table: string; key: SdkItem; id: string; kind: 'checkpoint' | 'view' }[] = [];
+  async load(keys: readonly ItemKey[], views: readonly string[], deadline: Deadline = Deadline.NONE, options: LoadOptions = {}): Promise<LoadedState> {
+    const wanted: { table: string; key: SdkItem; id: string; kind: 'checkpoint' | 'view'; generation: string; keyId: string }[] = [];
     for (const key of keys) {
-      wanted.push({ table: this.tables.checkpoints, key: checkpointKey(this.consumer, key), id: key.id, kind: 'checkpoint' });
+      if (options.checkpointItems !== false) {
+        wanted.push({ table: this.tables.checkpoints, key: checkpointKey(this.consumer, key), id: key.id, kind: 'checkpoint', generation: '', keyId: key.id });
+      }
       for (const generation of views) {
-        wanted.push({ table: this.tables.readModels, key: viewRowKey(generation, key), id: viewRowId(generation, key), kind: 'view' });
+        wanted.push({ table: this.tables.readModels, key: viewRowKey(generation, key), id: viewRowId(generation, key), kind: 'view', generation, keyId: key.id });
       }
     }
     const byLocation = new Map(wanted.map((entry) => [locationOf(entry.table, entry.key), entry]));
-    const checkpoints = new Map<string, Checkpoint>();
+    const items = new Map<string, Checkpoint>();
+    const rowEntries = new Map<string, Map<string, CheckpointEntry>>();
     const viewRows = new Map<string, StoredViewRow>();
     await mapConcurrent(chunk(wanted, BATCH_GET_MAX_KEYS), this.concurrency, async (part) => {
       for (const [table, item] of await this.batchGet(part, deadline)) {
         const entry = byLocation.get(locationOf(table, item));
-        if (entry?.kind === 'checkpoint') checkpoints.set(entry.id, decodeCheckpoint(item));
-        else if (entry?.kind === 'view') viewRows.set(entry.id, { state: decodeViewValue(item), sequence: item[ATTR.sequence]?.S ?? '' });
+        if (entry?.kind === 'checkpoint') items.set(entry.id, decodeCheckpoint(item));
+        else if (entry?.kind === 'view') {
+          const { row, entry: carried } = decodeViewRow(item);
+          viewRows.set(entry.id, row);
+          if (carried === undefined) continue;
+          const entries = rowEntries.get(entry.keyId) ?? new Map<string, CheckpointEntry>();
+          rowEntries.set(entry.keyId, entries.set(entry.generation, carried));
+        }
       }
     });
-    return { checkpoints, viewRows };
+    return { checkpoints: mergedCheckpoints(items, rowEntries), viewRows };
   }
 
   private async batchGet(entries: readonly { table: string; key: SdkItem }[], deadline: Deadline): Promise<[string, SdkItem][]> {
@@ -108,7 +134,7 @@ export class DynamoDbReadModelStore extends DynamoDbReads implements ReadModelSt
 
   refusals(write: KeyWrite): readonly Refusal[] {
     try {
-      return refusalsOf(unitOf(this.consumer, this.tables, write, 0));
+      return refusalsOf(partsOf(this.consumer, this.tables, write, 0));
     } catch {
       // A value that cannot be encoded is refused when the write is made, naming it.
       return [];
@@ -116,26 +142,35 @@ export class DynamoDbReadModelStore extends DynamoDbReads implements ReadModelSt
   }
 
   async commit(writes: readonly KeyWrite[], deadline: Deadline = Deadline.NONE): Promise<CommitOutcome[]> {
-    const outcomes = new Array<CommitOutcome>(writes.length);
+    const outcomes = writes.map((): CommitOutcome[] => []);
+    const singles: Single[] = [];
     const units: Unit[] = [];
     writes.forEach((write, index) => {
       try {
-        const unit = unitOf(this.consumer, this.tables, write, index);
-        const [refused] = refusalsOf(unit);
-        if (refused === undefined) units.push(unit);
-        else outcomes[index] = { status: 'refused', error: refused.error.locate({ key: write.key.id }), generations: [refused.generation] };
+        const parts = partsOf(this.consumer, this.tables, write, index);
+        const [refused] = refusalsOf(parts);
+        if (refused !== undefined) {
+          outcomes[index]?.push({ status: 'refused', error: refused.error.locate({ key: write.key.id }), generations: [refused.generation] });
+          return;
+        }
+        singles.push(...parts.singles);
+        if (parts.unit !== undefined) units.push(parts.unit);
       } catch (error) {
         // A value that cannot be encoded fails its own key, never the batch.
-        outcomes[index] = { status: 'refused', error: asError(error, write), generations: [...write.checkpoint.entries.keys()] };
+        outcomes[index]?.push({ status: 'refused', error: asError(error, write), generations: [...write.checkpoint.entries.keys()] });
       }
     });
-    await mapConcurrent(pack(units), this.concurrency, async (transaction) => {
-      const results = await this.commitUnits(transaction, deadline);
-      transaction.forEach((unit, position) => {
-        outcomes[unit.index] = results[position] ?? { status: 'retry', error: new Error('no outcome') };
-      });
-    });
-    return outcomes;
+    const options = { client: this.client, usage: this.usage, concurrency: this.concurrency, maxAttempts: this.maxAttempts, backoff: this.backoff, sleep: this.sleep, random: this.random, deadline };
+    await Promise.all([
+      writeSingles(singles, options).then((results) => singles.forEach((single, position) => outcomes[single.index]?.push(results[position] ?? NO_OUTCOME))),
+      mapConcurrent(pack(units), this.concurrency, async (transaction) => {
+        const results = await this.commitUnits(transaction, deadline);
+        transaction.forEach((unit, position) => outcomes[unit.index]?.push(results[position] ?? NO_OUTCOME));
+      }),
+    ]);
+    // Parts that landed stay landed: a key with another part in conflict is planned again from a fresh read,
+    // which finds them applied (see `KeyWrite`).
+    return outcomes.map(combineOutcomes);
   }
 
   /** Writes units in one transaction, retrying throttling; splits the ones that conflict or are invalid. */
@@ -188,6 +223,21 @@ export class DynamoDbReadModelStore extends DynamoDbReads implements ReadModelSt
     const [first, second] = await Promise.all([this.commitUnits(units.slice(0, middle), deadline), this.commitUnits(units.slice(middle), deadline)]);
     return [...first, ...second];
   }
+}
+
+const NO_OUTCOME: CommitOutcome = { status: 'retry', error: new Error('no outcome') };
+
+/**
+ * The checkpoints as the planner sees them: the checkpoint item's entries and those the view rows carry (a
+ * row's wins: it is where a view's entry is written). A key with rows but no checkpoint item has revision 0.
+ */
+function mergedCheckpoints(items: ReadonlyMap<string, Checkpoint>, rowEntries: ReadonlyMap<string, ReadonlyMap<string, CheckpointEntry>>): Map<string, Checkpoint> {
+  const checkpoints = new Map(items);
+  for (const [keyId, entries] of rowEntries) {
+    const item = items.get(keyId);
+    checkpoints.set(keyId, { revision: item?.revision ?? 0, entries: new Map([...(item?.entries ?? []), ...entries]) });
+  }
+  return checkpoints;
 }
 
 function asError(error: unknown, write: KeyWrite): StreamfoldError {

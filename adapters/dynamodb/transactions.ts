@@ -1,21 +1,23 @@
 import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { viewRowId, type KeyWrite, type ViewWrite } from '../../src/projection/ports.js';
+import type { KeyWrite } from '../../src/projection/ports.js';
 import { addAmounts } from '../../src/projection/sum-rows.js';
 import type { Decimal } from '../../src/records/decimal.js';
 import { itemSize } from './item-size.js';
-import { ATTR, encodeCheckpoint, encodeViewRow, shardSortKey, sumRowPartition, viewRowKey, type SdkItem, type TableNames } from './layout.js';
+import { ATTR, shardSortKey, sumRowPartition, type SdkItem, type TableNames } from './layout.js';
 
 export const TRANSACT_MAX_ITEMS = 100;
 export const TRANSACT_MAX_BYTES = 4 * 1024 * 1024;
 /** Left under the 4 MB request limit for the request's own envelope and expressions. */
 export const TRANSACT_BYTE_BUDGET = Math.floor(TRANSACT_MAX_BYTES * 0.9);
 
-/** One key's write, encoded: it goes into one transaction whole, never split. */
+/** The part of one key's write that must land atomically, encoded: it goes into one transaction whole, never split. */
 export interface Unit {
   readonly index: number;
   readonly write: KeyWrite;
-  readonly checkpoint: SdkItem;
-  readonly views: readonly { readonly generation: string; readonly item: TransactWriteItem; readonly bytes: number }[];
+  /** The checkpoint item, when it is written. */
+  readonly checkpoint: SdkItem | undefined;
+  /** The checkpoint item's put and the view rows whose entries it keeps, each with the generation it serves. */
+  readonly items: readonly { readonly generation: string | undefined; readonly item: TransactWriteItem; readonly bytes: number }[];
   /** Every row the unit touches, sum groups by generation and group (their shard is chosen per transaction). */
   readonly rows: ReadonlySet<string>;
   readonly bytes: number;
@@ -29,32 +31,9 @@ export interface Transaction {
   readonly generations: (string | undefined)[];
 }
 
-export function unitOf(consumer: string, tables: TableNames, write: KeyWrite, index: number): Unit {
-  const checkpoint = encodeCheckpoint(consumer, write.key, write.checkpoint);
-  const rows = new Set<string>([`checkpoint\u0000${write.key.id}`]);
-  let bytes = itemSize(checkpoint);
-  const views = write.views.map((view) => {
-    rows.add(viewRowId(view.generation, write.key));
-    const condition = rowCondition(view);
-    if (view.state === undefined) {
-      const item: TransactWriteItem = { Delete: { TableName: tables.readModels, Key: viewRowKey(view.generation, write.key), ...condition } };
-      return { generation: view.generation, item, bytes: 0 };
-    }
-    const row = encodeViewRow(view.generation, write.key, view.state, view.sequence, view.approximateTime);
-    const size = itemSize(row);
-    bytes += size;
-    return { generation: view.generation, item: { Put: { TableName: tables.readModels, Item: row, ...condition } }, bytes: size };
-  });
-  for (const sum of write.sums) {
-    rows.add(sumRowId(sum.generation, sum.group));
-    bytes += 200 + sum.group.length;
-  }
-  return { index, write, checkpoint, views, rows, bytes };
-}
-
 /**
- * The items of one transaction: each unit's checkpoint (conditional on the revision read) and view rows, then
- * one `ADD` per sum group, the deltas of every unit merged. A hot group's shard is chosen per transaction.
+ * The items of one transaction: each unit's own items (conditional on the revisions read), then one `ADD`
+ * per sum group, the deltas of every unit merged. A hot group's shard is chosen per transaction.
  */
 export function transactionOf(tables: TableNames, units: readonly Unit[], random: () => number): Transaction {
   const items: TransactWriteItem[] = [];
@@ -62,13 +41,10 @@ export function transactionOf(tables: TableNames, units: readonly Unit[], random
   const generations: (string | undefined)[] = [];
   const sums = new Map<string, { generation: string; group: string; shards: number; amounts: Map<string, Decimal> }>();
   units.forEach((unit, position) => {
-    items.push({ Put: checkpointPut(tables, unit) });
-    owners.push(position);
-    generations.push(undefined);
-    for (const view of unit.views) {
-      items.push(view.item);
+    for (const entry of unit.items) {
+      items.push(entry.item);
       owners.push(position);
-      generations.push(view.generation);
+      generations.push(entry.generation);
     }
     for (const sum of unit.write.sums) {
       const id = sumRowId(sum.generation, sum.group);
@@ -91,19 +67,6 @@ export function transactionOf(tables: TableNames, units: readonly Unit[], random
   return { items, owners, generations };
 }
 
-function checkpointPut(tables: TableNames, unit: Unit): NonNullable<TransactWriteItem['Put']> {
-  const expected = unit.write.expectedRevision;
-  return expected === undefined
-    ? { TableName: tables.checkpoints, Item: unit.checkpoint, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': ATTR.pk } }
-    : {
-        TableName: tables.checkpoints,
-        Item: unit.checkpoint,
-        ConditionExpression: '#rev = :rev',
-        ExpressionAttributeNames: { '#rev': ATTR.revision },
-        ExpressionAttributeValues: { ':rev': { N: String(expected) } },
-      };
-}
-
 function sumUpdate(tables: TableNames, generation: string, group: string, shard: number, amounts: readonly [string, Decimal][]): NonNullable<TransactWriteItem['Update']> {
   const names: Record<string, string> = { '#g': ATTR.generation, '#grp': ATTR.group };
   const values: Record<string, AttributeValue> = { ':g': { S: generation }, ':grp': { S: group } };
@@ -121,13 +84,6 @@ function sumUpdate(tables: TableNames, generation: string, group: string, shard:
   };
 }
 
-/** A view row is written only over the row that was read: the same sequence, or no row at all. */
-function rowCondition(view: ViewWrite): Pick<NonNullable<TransactWriteItem['Put']>, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> {
-  return view.expectedSequence === undefined
-    ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': ATTR.pk } }
-    : { ConditionExpression: '#seq = :seq', ExpressionAttributeNames: { '#seq': ATTR.sequence }, ExpressionAttributeValues: { ':seq': { S: view.expectedSequence } } };
-}
-
 export function sumRowId(generation: string, group: string): string {
   return `sum\u0000${generation}\u0000${group}`;
 }
@@ -141,7 +97,9 @@ export function transactItemSize(item: TransactWriteItem): number {
 
 /**
  * Packs units into transactions of at most 100 distinct items. Units are ordered by the sum groups they
- * touch, so keys of one group share a transaction and its single `ADD`.
+ * touch, so keys of one group share a transaction and its single `ADD`. Where more than one transaction is
+ * needed, they are evened out: as many transactions, of about the same size, finish sooner side by side
+ * (a transaction's latency grows with its items) and cost the same.
  */
 export function pack(units: readonly Unit[]): Unit[][] {
   const signatures = new Map(units.map((unit) => [unit, [...unit.rows].filter((row) => row.startsWith('sum')).sort().join('\u0001')]));
@@ -150,14 +108,23 @@ export function pack(units: readonly Unit[]): Unit[][] {
     const right = signatures.get(b) ?? '';
     return left < right ? -1 : left > right ? 1 : a.index - b.index;
   });
+  const full = packUpTo(ordered, TRANSACT_MAX_ITEMS);
+  if (full.transactions.length < 2) return full.transactions;
+  const even = packUpTo(ordered, Math.min(TRANSACT_MAX_ITEMS, Math.ceil((full.items / full.transactions.length) * 1.05)));
+  return even.transactions.length <= full.transactions.length && even.items <= full.items ? even.transactions : full.transactions;
+}
+
+function packUpTo(ordered: readonly Unit[], cap: number): { transactions: Unit[][]; items: number } {
   const transactions: Unit[][] = [];
   let current: Unit[] = [];
   let rows = new Set<string>();
   let bytes = 0;
+  let items = 0;
   for (const unit of ordered) {
     const added = [...unit.rows].filter((row) => !rows.has(row)).length;
-    if (current.length > 0 && (rows.size + added > TRANSACT_MAX_ITEMS || bytes + unit.bytes > TRANSACT_BYTE_BUDGET)) {
+    if (current.length > 0 && (rows.size + added > cap || bytes + unit.bytes > TRANSACT_BYTE_BUDGET)) {
       transactions.push(current);
+      items += rows.size;
       current = [];
       rows = new Set();
       bytes = 0;
@@ -167,5 +134,5 @@ export function pack(units: readonly Unit[]): Unit[][] {
     bytes += unit.bytes;
   }
   if (current.length > 0) transactions.push(current);
-  return transactions;
+  return { transactions, items: items + rows.size };
 }

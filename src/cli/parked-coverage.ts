@@ -5,7 +5,7 @@ import type { AnyProjection } from '../catalog/kinds.js';
 import type { Lane } from '../projection/lane.js';
 import type { CheckpointEntry, ParkedRecord, ReadModelStore } from '../projection/ports.js';
 
-/** Checkpoints read at once: BatchGetItem takes 100 keys. */
+/** Items read at once: BatchGetItem takes 100 keys. */
 const KEYS_PER_READ = 100;
 
 /**
@@ -25,14 +25,20 @@ export async function withCoverage(
 ): Promise<{ record: ParkedRecord; covered: boolean | undefined }[]> {
   const byGeneration = new Map(lanesOf(projections).flatMap((lane) => lane.projections.map((projection) => [generationOf(projection), lane] as const)));
   const keys = [...new Set(records.filter((record) => byGeneration.has(record.generation)).map((record) => record.key))];
+  // A state table's views keep their entries in their rows: those of the parked records' views are read too.
+  const views = [...new Set(records.map((record) => record.generation))].filter((generation) => byGeneration.get(generation)?.kind === 'state' && isView(generation, projections));
   const entries = new Map<string, ReadonlyMap<string, CheckpointEntry>>();
-  for (const part of chunk(keys, KEYS_PER_READ)) {
-    // The store reads a checkpoint by the key's canonical id alone.
-    const loaded = await store.load(part.map((id) => ({ id, attributes: {} })), []);
+  for (const part of chunk(keys, Math.max(1, Math.floor(KEYS_PER_READ / (1 + views.length))))) {
+    // The store reads a checkpoint and a view row by the key's canonical id alone.
+    const loaded = await store.load(part.map((id) => ({ id, attributes: {} })), views);
     for (const [id, checkpoint] of loaded.checkpoints) entries.set(id, checkpoint.entries);
   }
   return records.map((record) => ({
     record,
     covered: isCovered(record, byGeneration.get(record.generation), entries.get(record.key)?.get(record.generation)),
   }));
+}
+
+function isView(generation: string, projections: readonly AnyProjection[]): boolean {
+  return projections.some((projection) => projection.kind === 'view' && generationOf(projection) === generation);
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '../core/logging.js';
 import { generationOf } from '../projection/define.js';
 import { isStateProjection, type AnyProjection } from '../catalog/kinds.js';
-import { keyWrite } from '../projection/plan.js';
+import { entryWrite } from '../projection/key-write.js';
 import type { DeadLetterStore, ParkedRecord, ReadModelStore } from '../projection/ports.js';
 import { itemKeyFromKeys } from '../records/item-key.js';
 
@@ -42,21 +42,28 @@ export async function purgeParked(
       streamsStillWaiting += 1;
       continue;
     }
-    if (await liftBlock(generation, key, deadLetters, store, logger)) unblocked += 1;
+    if (await liftBlock(generation, projection.kind === 'view', key, deadLetters, store, logger)) unblocked += 1;
   }
   return { removed: records, unblocked, streamsStillWaiting };
 }
 
-async function liftBlock(generation: string, keyId: string, deadLetters: DeadLetterStore, store: ReadModelStore, logger: Logger): Promise<boolean> {
+async function liftBlock(
+  generation: string,
+  isView: boolean,
+  keyId: string,
+  deadLetters: DeadLetterStore,
+  store: ReadModelStore,
+  logger: Logger,
+): Promise<boolean> {
   const key = itemKeyFromKeys(JSON.parse(keyId) as unknown, 'key');
   for (let attempt = 0; attempt < LIFT_ATTEMPTS; attempt += 1) {
-    // The checkpoint first, then the list: whatever is parked after this read moves the checkpoint.
-    const checkpoint = (await store.load([key], [])).checkpoints.get(key.id);
-    const entry = checkpoint?.entries.get(generation);
-    if (checkpoint === undefined || entry?.blockedAt === undefined) return false;
+    // The checkpoint first, then the list: whatever is parked after this read moves the checkpoint. A view's
+    // entry is kept in its row, which is read with it.
+    const loaded = await store.load([key], isView ? [generation] : []);
+    const entry = loaded.checkpoints.get(key.id)?.entries.get(generation);
+    if (entry?.blockedAt === undefined) return false;
     for await (const _left of deadLetters.list({ generation, key: key.id })) return false;
-    const entries = new Map([...checkpoint.entries, [generation, { ...entry, blockedAt: undefined }]]);
-    const [outcome] = await store.commit([keyWrite(key, checkpoint, entries, [], [], [])]);
+    const [outcome] = await store.commit([entryWrite(key, loaded, generation, { ...entry, blockedAt: undefined })]);
     if (outcome?.status === 'committed') return true;
     // A conflict (the checkpoint moved) or a throttle: read again. Anything else will not pass by retrying.
     if (outcome?.status !== 'conflict' && outcome?.status !== 'retry') {

@@ -18,6 +18,8 @@ import { locateEvent, orderByStream, streamIdOf, streamKey } from './streams.js'
 export class EventLogLane implements Lane {
   readonly kind = 'event-log';
   readonly viewGenerations: readonly string[];
+  /** Every entry of an event log, its views' too, is kept in the checkpoint item, with the events held behind a gap. */
+  readonly usesCheckpointItem = true;
   readonly unplacedIsBarrier = false;
 
   constructor(

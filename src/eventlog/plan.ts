@@ -4,7 +4,8 @@ import { toContributionAmounts } from '../projection/contribution.js';
 import { storableState } from '../projection/fold.js';
 import type { PlanContext } from '../projection/lane.js';
 import { parkedRecordOf } from '../projection/parked.js';
-import { keyWrite, type KeyPlan, type ProjectionCounts, type PublishableEvent } from '../projection/plan.js';
+import { keyWrite } from '../projection/key-write.js';
+import type { KeyPlan, ProjectionCounts, PublishableEvent } from '../projection/plan.js';
 import { viewRowId, type CheckpointEntry, type GapReport, type LoadedState, type ParkedRecord, type SumDelta, type ViewWrite } from '../projection/ports.js';
 import type { Decimal } from '../records/decimal.js';
 import type { KeyRun, RunStep } from '../records/order.js';
@@ -206,7 +207,7 @@ export function planStream(
       views.push({
         generation,
         state,
-        expectedSequence: storedRow?.sequence,
+        expectedRevision: storedRow?.revision,
         sequence: version.toString(),
         approximateTime: newestTime,
       });

@@ -64,6 +64,8 @@ export interface Lane {
   readonly projections: readonly NamedProjection[];
   /** The generations whose view rows a plan reads. */
   readonly viewGenerations: readonly string[];
+  /** Whether some projection keeps its entry in the checkpoint item (a state table's views keep theirs in their rows). */
+  readonly usesCheckpointItem: boolean;
   /**
    * Whether a record whose key cannot be read holds back every run past its position (unless it is parked):
    * it may belong to any of them. State tables order by arrival; event logs by version, so they need not.

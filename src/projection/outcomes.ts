@@ -50,4 +50,3 @@ export function firstStep(run: KeyRun): FailurePoint | undefined {
   const step = run.steps[0];
   return step === undefined ? undefined : { sequence: step.sequence, eventID: eventIdOf(step) };
 }
-

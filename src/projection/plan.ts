@@ -1,25 +1,12 @@
 import type { StreamfoldError } from '../core/errors.js';
 import type { ChangeEvent } from '../records/change-event.js';
-import type { ItemKey } from '../records/item-key.js';
 import type { KeyRun, RunStep } from '../records/order.js';
-import { compareSequences } from '../records/sequence.js';
-import { contributionDelta } from './contribution.js';
 import { generationOf, type Projection } from './define.js';
 import { foldProjection, type Fold } from './fold.js';
+import { writeOf } from './key-write.js';
 import type { PlanContext } from './lane.js';
 import { eventIdOf } from './parked.js';
-import {
-  viewRowId,
-  type Checkpoint,
-  type CheckpointEntry,
-  type GapReport,
-  type KeyWrite,
-  type LoadedState,
-  type ParkedRecord,
-  type StoredViewRow,
-  type SumDelta,
-  type ViewWrite,
-} from './ports.js';
+import { viewRowId, type GapReport, type KeyWrite, type LoadedState } from './ports.js';
 
 export interface KeyFailure {
   readonly sequence: string;
@@ -139,7 +126,7 @@ export function planKey(run: KeyRun, loaded: LoadedState, all: readonly Projecti
   });
   return {
     run,
-    write: buildWrite(run, loaded, projections, folds),
+    write: writeOf(run, loaded, all, folds),
     byProjection,
     applied: applied.size,
     parked: parked.size,
@@ -158,85 +145,4 @@ function newestOf(steps: readonly RunStep[], indexes: Iterable<number>): number 
     if (time !== undefined && (newest === undefined || time > newest)) newest = time;
   }
   return newest;
-}
-
-/** The checkpoint entry, view row and sum deltas a fold comes to, for one projection. */
-export function projectionChanges(
-  projection: Projection,
-  steps: readonly RunStep[],
-  previous: CheckpointEntry | undefined,
-  storedRow: StoredViewRow | undefined,
-  fold: Fold,
-): { entry: CheckpointEntry | undefined; view: ViewWrite | undefined; sums: SumDelta[] } {
-  const progressed = fold.applied.size > 0 || fold.parked.length > 0 || fold.blockedAt !== previous?.blockedAt;
-  if (!progressed || fold.sequence === undefined) return { entry: undefined, view: undefined, sums: [] };
-  const generation = generationOf(projection);
-  // A redrive folds parked records from before its block: the checkpoint never goes back.
-  const sequence = previous !== undefined && compareSequences(previous.sequence, fold.sequence) > 0 ? previous.sequence : fold.sequence;
-  if (projection.kind === 'view') {
-    let view: ViewWrite | undefined;
-    // Written whenever a record applied, a delete included even if no row was read: the read may have
-    // missed a row another writer had just put, and the write's condition is what finds that out. A row
-    // already written at a later sequence (by a consumer under another name) is never rolled back.
-    const rowIsAhead = storedRow !== undefined && compareSequences(storedRow.sequence, fold.sequence) > 0;
-    if (fold.applied.size > 0 && !rowIsAhead) {
-      const lastStep = steps[Math.max(...fold.applied)];
-      view = {
-        generation,
-        state: fold.state,
-        expectedSequence: storedRow?.sequence,
-        sequence: fold.sequence,
-        approximateTime: lastStep?.type === 'event' ? lastStep.event.approximateTime : undefined,
-      };
-    }
-    return { entry: { sequence, blockedAt: fold.blockedAt }, view, sums: [] };
-  }
-  const contribution = fold.contribution ?? new Map();
-  const sums: SumDelta[] = [];
-  for (const [group, amounts] of contributionDelta(previous?.contribution, contribution)) {
-    sums.push({ generation, group, shards: projection.shards, amounts });
-  }
-  return { entry: { sequence, contribution, blockedAt: fold.blockedAt }, view: undefined, sums };
-}
-
-function buildWrite(run: KeyRun, loaded: LoadedState, projections: readonly Projection[], folds: ReadonlyMap<Projection, Fold>): KeyWrite | undefined {
-  const checkpoint = loaded.checkpoints.get(run.key.id);
-  const entries = new Map(checkpoint?.entries);
-  const views: ViewWrite[] = [];
-  const sums: SumDelta[] = [];
-  const parked: ParkedRecord[] = [];
-  let changed = false;
-  for (const projection of projections) {
-    const fold = folds.get(projection);
-    if (fold === undefined) continue;
-    const generation = generationOf(projection);
-    const changes = projectionChanges(projection, run.steps, checkpoint?.entries.get(generation), loaded.viewRows.get(viewRowId(generation, run.key)), fold);
-    if (changes.entry === undefined) continue;
-    changed = true;
-    entries.set(generation, changes.entry);
-    if (changes.view !== undefined) views.push(changes.view);
-    sums.push(...changes.sums);
-    parked.push(...fold.parked.map(({ record }) => record));
-  }
-  if (!changed) return undefined;
-  return keyWrite(run.key, checkpoint, entries, views, sums, parked);
-}
-
-/** A key's write: its changes, and its checkpoint at the next revision, conditional on the one read. */
-export function keyWrite(
-  key: ItemKey,
-  checkpoint: Checkpoint | undefined,
-  entries: ReadonlyMap<string, CheckpointEntry>,
-  views: readonly ViewWrite[],
-  sums: readonly SumDelta[],
-  parked: readonly ParkedRecord[],
-): KeyWrite {
-  return {
-    key,
-    expectedRevision: checkpoint?.revision,
-    checkpoint: { revision: (checkpoint?.revision ?? 0) + 1, entries },
-    views,
-    sums,
-    parked,
-  };
 }

@@ -31,19 +31,28 @@ export interface CheckpointEntry {
 }
 
 /**
- * All projections of one consumer share one checkpoint per source item, so a record costs one checkpoint
- * write however many projections it feeds. `revision` guards it: every write expects the revision it read.
+ * One source item's progress in every projection of a consumer, as the planner sees it. Where each entry is
+ * kept is the store's concern: a state table's view keeps its entry in its own view row (so a key whose
+ * projections are views writes one item per view, with no checkpoint item at all); sums and event logs keep
+ * theirs in one checkpoint item per consumer and source item, which `revision` guards.
  */
 export interface Checkpoint {
+  /** The checkpoint item's revision, which its next write expects; 0 when there is none. */
   readonly revision: number;
   /** Keyed by generation (`name#vN`). Entries of generations this consumer does not run are kept as they are. */
   readonly entries: ReadonlyMap<string, CheckpointEntry>;
 }
 
-/** A view row as read: its state, and the sequence it was written at, which its next write expects. */
+/**
+ * A view row as read. A row whose state was deleted stays as a tombstone (`state` undefined) while it carries
+ * its projection's checkpoint entry; readers never see it.
+ */
 export interface StoredViewRow {
-  readonly state: ViewState;
+  readonly state: ViewState | undefined;
+  /** The sequence its state was written at. */
   readonly sequence: string;
+  /** Every write of the row moves it; the next write expects the revision it read. */
+  readonly revision: number;
 }
 
 export interface LoadedState {
@@ -54,14 +63,15 @@ export interface LoadedState {
 
 export interface ViewWrite {
   readonly generation: string;
-  /** `undefined` deletes the row. */
+  /** `undefined` deletes the row (a row that carries its checkpoint entry stays as a tombstone). */
   readonly state: ViewState | undefined;
+  /** Only the entry the row carries moves (a record parked, a block lifted): the state stays as stored. */
+  readonly keepState?: boolean | undefined;
   /**
-   * The sequence of the row as it was read, `undefined` if there was none. The write is conditional on it:
-   * a batch read is not a snapshot, so the row may have been read before a write that the checkpoint was
-   * read after, and folding on such a row would be wrong.
+   * The revision of the row as it was read, `undefined` if there was none. The write is conditional on it: a
+   * batch read is not a snapshot, and folding on a row another writer has moved since would be wrong.
    */
-  readonly expectedSequence: string | undefined;
+  readonly expectedRevision: number | undefined;
   readonly sequence: string;
   readonly approximateTime: number | undefined;
 }
@@ -74,17 +84,32 @@ export interface SumDelta {
 }
 
 /**
- * Everything one source item's records of a batch change, to be written atomically: the checkpoint, the
- * view rows, and the differences to add to sum groups. The store may put several in one transaction and
- * merge their sum deltas, but never splits one.
+ * Everything one source item's records of a batch change: the checkpoint, the view rows, and the differences
+ * to add to sum groups. Each projection's effects land atomically with its own entry, never apart from it: a
+ * view row that carries its entry is one item; the checkpoint item lands in one transaction with the sum
+ * deltas and with the view rows whose entries it keeps. Those parts are written independently (the store may
+ * pack the transactional parts of several keys into one transaction and merge their sum deltas), so one may
+ * land while another meets a moved condition: the key is then planned again from a fresh read, and since
+ * each projection folds from its own entry alone, the new plan writes exactly what had not landed.
  */
 export interface KeyWrite {
   readonly key: ItemKey;
   /** Records set aside as poison (or waiting behind one); parked before the write is made. */
   readonly parked: readonly ParkedRecord[];
-  /** The revision read; `undefined` when there was no checkpoint, which must still be the case. */
+  /** The checkpoint item's revision read; `undefined` (or 0) when there was none, which must still be the case. */
   readonly expectedRevision: number | undefined;
+  /** The key's checkpoint after the write: every projection's entry, wherever the store keeps it. */
   readonly checkpoint: Checkpoint;
+  /**
+   * Generations whose entries their own view rows carry (a state table's views): written with the row, under
+   * the row's condition, never in the checkpoint item. Every such entry that moves has its row in `views`.
+   */
+  readonly entriesInRows?: ReadonlySet<string> | undefined;
+  /**
+   * Whether the checkpoint item is written (`true` when not said): not when the only entries that move are
+   * those view rows carry.
+   */
+  readonly checkpointChanged?: boolean | undefined;
   readonly views: readonly ViewWrite[];
   readonly sums: readonly SumDelta[];
 }
@@ -122,10 +147,19 @@ export interface Refusal {
   readonly error: StreamfoldError;
 }
 
+export interface LoadOptions {
+  /** `false`: the checkpoint items are not read (their entries, and revision, read as absent). */
+  readonly checkpointItems?: boolean;
+}
+
 /** Where read models and checkpoints live. The DynamoDB adapter implements it, and so does the in-memory store. */
 export interface ReadModelStore {
-  /** `deadline` bounds the store's own retries (throttling, unprocessed keys). */
-  load(keys: readonly ItemKey[], views: readonly string[], deadline?: Deadline): Promise<LoadedState>;
+  /**
+   * The keys' checkpoints and the given generations' view rows. `deadline` bounds the store's own retries
+   * (throttling, unprocessed keys); `checkpointItems: false` leaves the checkpoint items unread, for a lane
+   * whose projections all keep their entries in their rows.
+   */
+  load(keys: readonly ItemKey[], views: readonly string[], deadline?: Deadline, options?: LoadOptions): Promise<LoadedState>;
   /** One outcome per write, in order. */
   commit(writes: readonly KeyWrite[], deadline?: Deadline): Promise<CommitOutcome[]>;
   /** What DynamoDB would refuse of this write, checked before sending: the limits are the store's to know. */

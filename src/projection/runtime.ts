@@ -173,7 +173,7 @@ export class ProjectionRuntime {
   }
 
   load(keys: readonly ItemKey[], deadline: Deadline = Deadline.NONE): Promise<LoadedState> {
-    return this.store.load(keys, this.lane.viewGenerations, deadline);
+    return this.store.load(keys, this.lane.viewGenerations, deadline, { checkpointItems: this.lane.usesCheckpointItem });
   }
 
   /**

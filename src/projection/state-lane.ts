@@ -17,11 +17,13 @@ import type { CheckpointEntry, LoadedState, ParkedRecord } from './ports.js';
 export class StateLane implements Lane {
   readonly kind = 'state';
   readonly viewGenerations: readonly string[];
+  readonly usesCheckpointItem: boolean;
   readonly unplacedIsBarrier = true;
 
   constructor(readonly projections: readonly Projection[]) {
     assertDistinctProjections(projections);
     this.viewGenerations = projections.filter((projection) => projection.kind === 'view').map(generationOf);
+    this.usesCheckpointItem = projections.some((projection) => projection.kind !== 'view');
   }
 
   order(decoded: readonly DecodeResult[]): LaneBatch {

@@ -1,6 +1,6 @@
 import { DEFAULT_TABLE_NAMES } from '../../adapters/dynamodb/layout.js';
 import { refusalsOf, viewRowRefusal } from '../../adapters/dynamodb/limits.js';
-import { unitOf } from '../../adapters/dynamodb/transactions.js';
+import { partsOf } from '../../adapters/dynamodb/parts.js';
 import type { CommitOutcome, KeyWrite, LoadedState, ReadModelStore, Refusal } from '../../src/projection/ports.js';
 import type { ItemKey } from '../../src/records/item-key.js';
 import type { Deadline } from '../../src/core/retry.js';
@@ -86,7 +86,7 @@ const refused = new WeakMap<KeyWrite, readonly Refusal[]>();
 export function dynamoDbRefusals(write: KeyWrite): readonly Refusal[] {
   let refusals = refused.get(write);
   if (refusals === undefined) {
-    refusals = refusalsOf(unitOf('docs', DEFAULT_TABLE_NAMES, write, 0));
+    refusals = refusalsOf(partsOf('docs', DEFAULT_TABLE_NAMES, write, 0));
     refused.set(write, refusals);
   }
   return refusals;

@@ -128,6 +128,10 @@ describe('StreamfoldConsumer', () => {
       expect(JSON.stringify(find('dynamodb:PutItem'))).toContain(table);
       expect(JSON.stringify(find('dynamodb:BatchWriteItem'))).toContain(table);
     }
+    for (const table of ['ConsumerReadModels', 'ConsumerCheckpoints']) {
+      expect(JSON.stringify(find('dynamodb:PartiQLInsert'))).toContain(table);
+      expect(JSON.stringify(find('dynamodb:PartiQLUpdate'))).toContain(table);
+    }
     expect(JSON.stringify(find('dynamodb:GetRecords'))).toMatch(/StreamArn/);
     expect(JSON.stringify(find('events:PutEvents'))).toMatch(/Bus/);
     expect(JSON.stringify(find('sqs:SendMessage'))).toMatch(/Fanout/);
