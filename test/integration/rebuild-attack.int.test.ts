@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -14,7 +17,9 @@ import { Rebuilder } from '../../src/rebuild/rebuilder.js';
 import { verifyProjection } from '../../src/rebuild/verify.js';
 import { customerTotals } from '../../projections/customer-totals.js';
 import { createKeyedTable } from '../support/keyed-table.js';
-import { freshTables, localClient } from '../support/local-dynamodb.js';
+import { freshTables, localClient, localEndpoint } from '../support/local-dynamodb.js';
+import { runCli } from '../support/cli.js';
+import { writeExport } from '../support/exports.js';
 
 let client: DynamoDBClient;
 
@@ -93,5 +98,28 @@ describe('promotion', () => {
     // Rebuilding the current version again is allowed.
     await rebuilderOf(tables, v3, table).run({ segments: 1, restart: true });
     expect(await registry.current('customer-totals')).toBe(3);
+  });
+});
+
+describe('a rebuild from an export, told the wrong key', () => {
+  it('stops at the first item, naming its file, its number and the key attribute it lacks; nothing is parked or promoted', async () => {
+    const table = await createKeyedTable(client, 'Orders', ['orderId', 'S'], ['sk', 'S']);
+    for (let index = 0; index < 5; index += 1) {
+      await client.send(new PutItemCommand({ TableName: table, Item: { orderId: { S: `o-${index}` }, sk: { S: 'x' }, customerId: { S: 'c-1' }, status: { S: 'PAID' }, amount: { N: '5' } } }));
+    }
+    const directory = mkdtempSync(join(tmpdir(), 'streamfold-attack-'));
+    try {
+      const exported = await writeExport(client, { name: table, keys: ['orderId', 'sk'] }, directory, { files: 1, emptyFiles: 0 });
+      const tables = await freshTables(client);
+      const connection = ['--endpoint', localEndpoint(), '--read-model-table', tables.readModels, '--checkpoint-table', tables.checkpoints, '--parked-table', tables.parked];
+      const rebuilt = await runCli(['rebuild', 'customer-totals', '--projections', 'projections/index.ts', '--from-export', exported.root, '--key', 'order_id,sk', ...connection]);
+      expect(rebuilt.stderr).toMatch(/data\/\S+\.json\.gz item 1 has no attribute order_id, though the table.s key is taken to be order_id,sk/);
+      expect(rebuilt.code).toBe(1);
+      expect(await new DynamoDbGenerationRegistry(client, tables.readModels).current('customer-totals')).toBeUndefined();
+      const parked = await runCli(['parked', 'list', '--json', ...connection]);
+      expect(parked.stdout).not.toContain('unreadable');
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
