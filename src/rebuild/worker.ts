@@ -104,11 +104,17 @@ export async function runRebuildStep(
   const projection = projectionNamed(parts.projections, step.job.projection);
   assertRebuildable(projection);
   const now = parts.now ?? Date.now;
-  const source = await parts.sourceOf(step.job);
+  let source = await parts.sourceOf(step.job);
   const stateId = rebuildStateId(projection, source.id);
   const logger = parts.logger.child({ projection: projection.name });
   switch (step.action) {
     case 'prepare': {
+      // A scan whose job names no segments takes the runner's default, which a redeploy may have changed: an
+      // unfinished rebuild goes on in the segments it was cut into, rather than starting over.
+      if (step.job.export === undefined && step.job.segments === undefined && step.job.restart !== true) {
+        const saved = await parts.states.load(stateId);
+        if (saved !== undefined && saved.finishedAt === undefined) source = await parts.sourceOf({ ...step.job, segments: saved.totalSegments });
+      }
       if (source instanceof ExportSource) {
         const warning = await checkExportTime({ projection, registry: parts.registry, exportTime: source.manifest.summary.exportTime, allowEarly: step.job.allowEarlyExport === true });
         if (warning !== undefined) logger.warn({ stateId }, warning);
@@ -117,8 +123,11 @@ export async function runRebuildStep(
       const { state, resumed } = await startOrResume({ states: parts.states, stateId, source, shares, restart: step.job.restart === true, now });
       const left = state.segments.flatMap((segment, index) => (segment.done ? [] : [index]));
       logger.info({ stateId, shares: shares.length, left: left.length, resumed }, 'rebuild prepared');
-      // A restart is done once: the steps after this one go on from the state it made.
-      return { job: { ...step.job, restart: false }, stateId, shares: left, total: shares.length, resumed };
+      // A restart is done once: the steps after this one go on from the state it made. A scan's segments are
+      // pinned in the job the later steps get: a saved position is a key within one segment of that many, and
+      // a worker redeployed meanwhile with another default must not scan other segments with it.
+      const pinned = step.job.export === undefined ? { segments: shares.length } : {};
+      return { job: { ...step.job, restart: false, ...pinned }, stateId, shares: left, total: shares.length, resumed };
     }
     case 'work': {
       const from = await parts.states.loadShare(stateId, step.share);

@@ -20,6 +20,9 @@ import { createKeyedTable } from '../support/keyed-table.js';
 import { freshTables, localClient, localEndpoint } from '../support/local-dynamodb.js';
 import { runCli } from '../support/cli.js';
 import { writeExport } from '../support/exports.js';
+import { bulkOrders } from '../support/bulk-orders.js';
+import { createRebuildWorker } from '../../src/lambda/rebuild-worker.js';
+import type { PrepareResult, WorkResult } from '../../src/rebuild/worker.js';
 
 let client: DynamoDBClient;
 
@@ -121,5 +124,38 @@ describe('a rebuild from an export, told the wrong key', () => {
     } finally {
       rmSync(directory, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the rebuild runner's worker, redeployed during an execution", () => {
+  it('keeps scanning in the segments its prepare step cut, whatever the new default, and a new execution resumes in them', async () => {
+    const table = await bulkOrders(client, 400, 7);
+    const tables = await freshTables(client);
+    const workerWith = (segments: number) =>
+      createRebuildWorker({ projections: [customerTotals], dynamoDbClient: client, logger: silentLogger, config: tableConfig(tables), environment: { STREAMFOLD_REBUILD_SEGMENTS: String(segments), STREAMFOLD_REBUILD_MARGIN_SECONDS: '0' } });
+    // One page an invocation: the first is always read, the second asks for time that has run out.
+    const onePage = () => ({ awsRequestId: 'r', getRemainingTimeInMillis: () => 0 });
+    // The job names no segments: the construct's default (4 × maxConcurrency) cuts the scan.
+    const job = { projection: 'customer-totals', table, pageSize: 20 };
+    const before = workerWith(4);
+    const prepared = (await before({ action: 'prepare', job })) as PrepareResult;
+    expect(prepared.shares).toEqual([0, 1, 2, 3]);
+    for (const share of prepared.shares) await before({ action: 'work', job: prepared.job, share }, onePage());
+    // maxConcurrency changed and the stack was deployed: the same execution goes on with the new function.
+    const after = workerWith(16);
+    // The execution failed and the same command starts another: its job names no segments either.
+    const again = (await after({ action: 'prepare', job })) as PrepareResult;
+    expect(again).toMatchObject({ resumed: true, total: 4, shares: [0, 1, 2, 3], job: { segments: 4 } });
+    for (const share of prepared.shares) {
+      for (;;) {
+        const result = (await after({ action: 'work', job: prepared.job, share }, onePage())) as WorkResult;
+        if (result.done) break;
+      }
+    }
+    const promoted = await after({ action: 'promote', job: prepared.job });
+    expect(promoted).toMatchObject({ read: 400 });
+    const { dynamoDbStore } = compose([customerTotals], { dynamoDbClient: client, logger: silentLogger, config: tableConfig(tables) });
+    const verified = await verifyProjection({ projection: customerTotals, scanner: new DynamoDbSourceScanner(client, table), reader: dynamoDbStore, generation: 'customer-totals#v1' });
+    expect(verified.drift).toEqual([]);
   });
 });
