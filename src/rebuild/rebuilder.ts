@@ -38,6 +38,10 @@ export interface RebuildProgress {
   readonly done: boolean;
 }
 
+/**
+ * What the items came to over every run of this rebuild, as its shares saved them (as the rebuild runner's
+ * summary counts): a run that resumed after a kill still says what the runs before it parked.
+ */
 export interface RebuildSummary extends RebuildProgress {
   readonly applied: number;
   readonly parked: number;
@@ -128,10 +132,11 @@ export class Rebuilder {
     if (failure !== undefined) throw failure.reason;
 
     // The new generation is complete: readers switch to it.
-    await promoteWhenDone({ projection: this.projection, states: this.states, registry: this.registry, stateId: this.stateId, now: this.clock.now });
-    const summary = { ...progress(), applied: totals.applied, parked: totals.parked, skipped: totals.skipped };
+    const finished = await promoteWhenDone({ projection: this.projection, states: this.states, registry: this.registry, stateId: this.stateId, now: this.clock.now });
+    const inAll = (field: 'applied' | 'parked' | 'skipped'): number => finished.segments.reduce((sum, segment) => sum + (segment[field] ?? 0), 0);
+    const summary = { ...progress(), applied: inAll('applied'), parked: inAll('parked'), skipped: inAll('skipped') };
     options.onProgress?.(summary);
-    this.logger.info({ projection: this.projection.name, generation, applied: totals.applied, parked: totals.parked, skipped: totals.skipped }, 'rebuild finished');
+    this.logger.info({ projection: this.projection.name, generation, applied: summary.applied, parked: summary.parked, skipped: summary.skipped }, 'rebuild finished');
     return summary;
   }
 }

@@ -23,6 +23,7 @@ import { writeExport } from '../support/exports.js';
 import { bulkOrders } from '../support/bulk-orders.js';
 import { createRebuildWorker } from '../../src/lambda/rebuild-worker.js';
 import type { PrepareResult, WorkResult } from '../../src/rebuild/worker.js';
+import type { RebuildStateStore } from '../../src/rebuild/ports.js';
 
 let client: DynamoDBClient;
 
@@ -157,5 +158,78 @@ describe("the rebuild runner's worker, redeployed during an execution", () => {
     const { dynamoDbStore } = compose([customerTotals], { dynamoDbClient: client, logger: silentLogger, config: tableConfig(tables) });
     const verified = await verifyProjection({ projection: customerTotals, scanner: new DynamoDbSourceScanner(client, table), reader: dynamoDbStore, generation: 'customer-totals#v1' });
     expect(verified.drift).toEqual([]);
+  });
+});
+
+describe('a rebuild whose write DynamoDB refuses for good, killed before it saved the page', () => {
+  const Doc = z.object({ id: z.string(), sk: z.instanceof(Uint8Array), body: z.string(), raw: z.instanceof(Uint8Array) });
+  const docView = defineProjection({
+    name: 'doc-view',
+    version: 1,
+    kind: 'view',
+    schema: Doc,
+    dependsOn: 'image',
+    // The row holds the body twice: an item near 400 KB makes a row DynamoDB would refuse.
+    evolve: (_state: Record<string, unknown> | undefined, event) =>
+      event.newImage === undefined ? undefined : { body: event.newImage.body, copy: event.newImage.body, raw: event.newImage.raw },
+  }) as Projection;
+
+  it('parks the record once, with the item byte for byte, and resumes to the same state', async () => {
+    const table = await createKeyedTable(client, 'Docs', ['id', 'S'], ['sk', 'B']);
+    const raw = new Uint8Array([0, 255, 1, 254, 0x80]);
+    for (let index = 0; index < 8; index += 1) {
+      const body = index === 3 ? 'x'.repeat(250_000) : `doc ${index}`;
+      await client.send(new PutItemCommand({ TableName: table, Item: { id: { S: `d-${index}` }, sk: { B: new Uint8Array([index, 0]) }, body: { S: body }, raw: { B: raw } } }));
+    }
+    const tables = await freshTables(client);
+    const composed = compose([docView], { dynamoDbClient: client, logger: silentLogger, config: tableConfig(tables) });
+    const states = new DynamoDbRebuildStateStore(client, tables.checkpoints, 'default');
+    let saves = 0;
+    const dying: RebuildStateStore = {
+      load: (id) => states.load(id),
+      save: (id, state) => states.save(id, state),
+      loadShare: (id, index) => states.loadShare(id, index),
+      saveShare: async (id, index, share) => {
+        saves += 1;
+        if (saves === 1) throw new Error('killed after the fold, before the save');
+        return states.saveShare(id, index, share);
+      },
+    };
+    const registry = new DynamoDbGenerationRegistry(client, tables.readModels);
+    const source = new DynamoDbSourceScanner(client, table);
+    await expect(new Rebuilder(docView, composed.runtime, source, dying, registry, silentLogger).run({ segments: 1, pageSize: 50 })).rejects.toThrow(/killed/);
+    const summary = await new Rebuilder(docView, composed.runtime, source, states, registry, silentLogger).run({ segments: 1, pageSize: 50 });
+    expect(summary).toMatchObject({ readInAll: 8, parked: 1, done: true });
+
+    const parked: unknown[] = [];
+    for await (const record of composed.deadLetters!.list()) parked.push(record);
+    expect(parked).toHaveLength(1);
+    const [record] = parked as { reason: string; error: { message: string }; record: { dynamodb: { NewImage: Record<string, { B?: Uint8Array; S?: string }> } } }[];
+    expect(record!.reason).toBe('failed');
+    expect(record!.error.message).toMatch(/doc-view#v1 .* over DynamoDB's 400 KB/);
+    expect(Buffer.from(record!.record.dynamodb.NewImage.raw!.B!)).toEqual(Buffer.from(raw));
+    expect(Buffer.from(record!.record.dynamodb.NewImage.sk!.B!)).toEqual(Buffer.from([3, 0]));
+    expect(record!.record.dynamodb.NewImage.body!.S).toHaveLength(250_000);
+    const rows: unknown[] = [];
+    for await (const row of createReadModelClient(client, tables).rows(docView)) rows.push(row);
+    expect(rows).toHaveLength(7);
+
+    // Killed again, this time during promotion: the run that resumes reads nothing, and still says what is parked.
+    const again = await freshTables(client);
+    const againComposed = compose([docView], { dynamoDbClient: client, logger: silentLogger, config: tableConfig(again) });
+    const againStates = new DynamoDbRebuildStateStore(client, again.checkpoints, 'default');
+    const againRegistry = new DynamoDbGenerationRegistry(client, again.readModels);
+    let promotions = 0;
+    const dyingRegistry = Object.assign(Object.create(againRegistry) as DynamoDbGenerationRegistry, {
+      promote: async (name: string, version: number) => {
+        promotions += 1;
+        if (promotions === 1) throw new Error('killed during promotion');
+        return againRegistry.promote(name, version);
+      },
+    });
+    await expect(new Rebuilder(docView, againComposed.runtime, source, againStates, dyingRegistry, silentLogger).run({ segments: 2 })).rejects.toThrow(/killed during promotion/);
+    const resumed = await new Rebuilder(docView, againComposed.runtime, source, againStates, dyingRegistry, silentLogger).run({ segments: 2 });
+    expect(resumed).toMatchObject({ readThisRun: 0, readInAll: 8, resumed: true, applied: 7, parked: 1, skipped: 0 });
+    expect(await againRegistry.current('doc-view')).toBe(1);
   });
 });
