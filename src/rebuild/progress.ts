@@ -30,6 +30,25 @@ export function progressOf(options: {
   };
 }
 
+/** What a rebuild's items came to over every run, from its shares' saved counts. */
+export interface RebuildOutcome {
+  readonly applied: number;
+  readonly parked: number;
+  readonly skipped: number;
+  /**
+   * Items read that were neither applied, parked nor already applied: events of an event log that wait in
+   * their stream's checkpoint behind a version the table does not hold (or not yet). `streamfold gaps` lists them.
+   */
+  readonly held: number;
+}
+
+export function outcomeOf(segments: readonly SegmentState[]): RebuildOutcome {
+  const total = (field: 'read' | 'applied' | 'parked' | 'skipped'): number => segments.reduce((sum, segment) => sum + (segment[field] ?? 0), 0);
+  const [read, applied, parked, skipped] = [total('read'), total('applied'), total('parked'), total('skipped')];
+  // An event held by one page and applied by a later one (its gap filled) counts once among the applied.
+  return { applied, parked, skipped, held: Math.max(0, read - applied - parked - skipped) };
+}
+
 const BAR_WIDTH = 24;
 
 /** One line for a terminal, redrawn in place: a bar, items, speed, time left, and each segment's state. */

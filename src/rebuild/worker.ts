@@ -8,6 +8,7 @@ import type { ProjectionRuntime } from '../projection/runtime.js';
 import { ExportSource } from './export-source.js';
 import { checkExportTime, promoteWhenDone, rebuildStateId, startOrResume } from './lifecycle.js';
 import type { GenerationRegistry, RebuildSource, RebuildStateStore } from './ports.js';
+import { outcomeOf } from './progress.js';
 import { RateLimiter } from './rate-limiter.js';
 import { assertRebuildable } from './rebuilder.js';
 import { workShare } from './share-work.js';
@@ -64,6 +65,8 @@ export interface PromoteResult {
   readonly applied: number;
   readonly parked: number;
   readonly skipped: number;
+  /** Events held behind a missing version of their stream (see `RebuildOutcome`). */
+  readonly held: number;
 }
 
 /** What a worker is built from: its projections' runtimes, the rebuild state, and where sources come from. */
@@ -155,9 +158,10 @@ export async function runRebuildStep(
     }
     case 'promote': {
       const finished = await promoteWhenDone({ projection, states: parts.states, registry: parts.registry, stateId, now });
-      const total = (field: 'read' | 'applied' | 'parked' | 'skipped') => finished.segments.reduce((sum, segment) => sum + (segment[field] ?? 0), 0);
-      logger.info({ stateId, read: total('read') }, 'rebuild promoted');
-      return { generation: generationOf(projection), stateId, read: total('read'), applied: total('applied'), parked: total('parked'), skipped: total('skipped') };
+      const read = finished.segments.reduce((sum, segment) => sum + segment.read, 0);
+      const outcome = outcomeOf(finished.segments);
+      logger.info({ stateId, read, held: outcome.held }, 'rebuild promoted');
+      return { generation: generationOf(projection), stateId, read, ...outcome };
     }
   }
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { TableNames } from '../../adapters/dynamodb/layout.js';
@@ -14,8 +14,10 @@ import { silentLogger } from '../../src/core/logging.js';
 import { defineProjection, generationOf, type Projection } from '../../src/projection/define.js';
 import { toExactJson } from '../../src/records/json.js';
 import { Rebuilder } from '../../src/rebuild/rebuilder.js';
+import { formatRebuild } from '../../src/cli/rebuild.js';
 import { verifyProjection } from '../../src/rebuild/verify.js';
 import { customerTotals } from '../../projections/customer-totals.js';
+import { orderHistory } from '../../projections/event-sourced/index.js';
 import { createKeyedTable } from '../support/keyed-table.js';
 import { freshTables, localClient, localEndpoint } from '../support/local-dynamodb.js';
 import { runCli } from '../support/cli.js';
@@ -231,5 +233,32 @@ describe('a rebuild whose write DynamoDB refuses for good, killed before it save
     const resumed = await new Rebuilder(docView, againComposed.runtime, source, againStates, dyingRegistry, silentLogger).run({ segments: 2 });
     expect(resumed).toMatchObject({ readThisRun: 0, readInAll: 8, resumed: true, applied: 7, parked: 1, skipped: 0 });
     expect(await againRegistry.current('doc-view')).toBe(1);
+  });
+});
+
+describe('a rebuild from an event log with a version missing from the table', () => {
+  it('says the events it holds behind the gap, instead of counting every item as taken', async () => {
+    const table = await createKeyedTable(client, 'OrderEvents', ['streamId', 'S'], ['version', 'N']);
+    const events: { version: number; type: string; payload: AttributeValue }[] = [
+      { version: 1, type: 'OrderPlaced', payload: { M: { customerId: { S: 'c-1' }, placedAt: { S: '2026-01-01' } } } },
+      { version: 2, type: 'OrderLineAdded', payload: { M: { sku: { S: 'A' }, quantity: { N: '1' }, price: { N: '5' } } } },
+      // Version 3 is not in the table.
+      { version: 4, type: 'OrderShipped', payload: { M: { carrier: { S: 'ups' } } } },
+    ];
+    for (const event of events) {
+      await client.send(new PutItemCommand({ TableName: table, Item: { streamId: { S: 'o-1' }, version: { N: String(event.version) }, type: { S: event.type }, payload: event.payload } }));
+    }
+    const tables = await freshTables(client);
+    const projection = orderHistory as unknown as Projection;
+    const summary = await rebuilderOf(tables, projection, table).run({ segments: 1 });
+    expect(summary).toMatchObject({ readInAll: 3, applied: 2, parked: 0, skipped: 0, held: 1 });
+    expect(formatRebuild({ ...summary }, 'table OrderEvents')).toContain('1 held behind a missing version of their stream (streamfold gaps lists them)');
+    // The CLI says so, and exits 3 (finished, but something needs attention), as for parked records.
+    const connection = ['--endpoint', localEndpoint(), '--read-model-table', tables.readModels, '--checkpoint-table', tables.checkpoints, '--parked-table', tables.parked];
+    const cli = await runCli(['rebuild', 'order-history', '--projections', 'projections/event-sourced/index.ts', '--table', table, '--restart', ...connection]);
+    expect(cli.stdout).toMatch(/0 parked, 1 held behind a missing version/);
+    expect(cli.code).toBe(3);
+    const gaps = await runCli(['gaps', '--projections', 'projections/event-sourced/index.ts', '--json', ...connection]);
+    expect(gaps.stdout).toContain('"missing":"3"');
   });
 });
