@@ -43,10 +43,10 @@ export interface RebuildOutcome {
 }
 
 export function outcomeOf(segments: readonly SegmentState[]): RebuildOutcome {
-  const total = (field: 'read' | 'applied' | 'parked' | 'skipped'): number => segments.reduce((sum, segment) => sum + (segment[field] ?? 0), 0);
-  const [read, applied, parked, skipped] = [total('read'), total('applied'), total('parked'), total('skipped')];
-  // An event held by one page and applied by a later one (its gap filled) counts once among the applied.
-  return { applied, parked, skipped, held: Math.max(0, read - applied - parked - skipped) };
+  const total = (field: 'applied' | 'parked' | 'skipped' | 'held'): number => segments.reduce((sum, segment) => sum + (segment[field] ?? 0), 0);
+  // An event held by one page and applied by a later one (its gap filled), of any share, is counted off again.
+  // A share saved before shares kept counts says nothing of what it read then.
+  return { applied: total('applied'), parked: total('parked'), skipped: total('skipped'), held: Math.max(0, total('held')) };
 }
 
 const BAR_WIDTH = 24;

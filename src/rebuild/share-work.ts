@@ -73,6 +73,7 @@ export async function workShare(work: ShareWork): Promise<ShareOutcome> {
         applied: (state.applied ?? 0) + counts.applied,
         parked: (state.parked ?? 0) + counts.parked,
         skipped: (state.skipped ?? 0) + counts.skipped,
+        held: (state.held ?? 0) + counts.read - counts.applied - counts.parked - counts.skipped,
       };
       await work.states.saveShare(work.stateId, work.share, state);
       totals.read += counts.read;
