@@ -114,13 +114,23 @@ export class DynamoDbGenerationRegistry implements GenerationRegistry {
     return version === undefined ? undefined : Number(version);
   }
 
-  async promote(name: string, version: number): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.table,
-        Item: { ...this.key(name), version: { N: String(version) }, promotedAt: { S: new Date().toISOString() } },
-      }),
-    );
+  /** Conditional on the stored version, so that two rebuilds finishing at once leave the newer one current. */
+  async promote(name: string, version: number): Promise<number> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: { ...this.key(name), version: { N: String(version) }, promotedAt: { S: new Date().toISOString() } },
+          ConditionExpression: 'attribute_not_exists(#pk) OR #version <= :version',
+          ExpressionAttributeNames: { '#pk': ATTR.pk, '#version': 'version' },
+          ExpressionAttributeValues: { ':version': { N: String(version) } },
+        }),
+      );
+      return version;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return (await this.current(name)) ?? version;
+    }
   }
 
   async adopt(name: string, version: number): Promise<void> {

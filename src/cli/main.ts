@@ -159,12 +159,12 @@ export function program(output: Output = processOutput()): { readonly command: C
     if (options.inAws === true || options.stateMachine !== undefined) {
       const result = await rebuildInAws(name, options, output);
       summary(options.json, () => rebuildJson(result), () => formatRebuild(result, result.source));
-      finish(attentionIf(result.parked > 0));
+      finish(attentionIf(result.parked > 0 || result.held > 0));
       return;
     }
     const result = await rebuild(name, options, logger(), output);
     summary(options.json, () => rebuildJson(result), () => formatRebuild(result, result.source));
-    finish(attentionIf(result.parked > 0));
+    finish(attentionIf(result.parked > 0 || result.held > 0));
   });
 
   withConnection(

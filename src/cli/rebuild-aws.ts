@@ -5,7 +5,7 @@ import { generationOf } from '../projection/define.js';
 import { pathWithinExport } from '../rebuild/export-manifest.js';
 import { rebuildStateId } from '../rebuild/lifecycle.js';
 import type { RebuildState } from '../rebuild/ports.js';
-import { progressBar, progressLine, progressOf } from '../rebuild/progress.js';
+import { outcomeOf, progressBar, progressLine, progressOf } from '../rebuild/progress.js';
 import { assertRebuildable, type RebuildProgress, type RebuildSummary } from '../rebuild/rebuilder.js';
 import type { RebuildJob } from '../rebuild/worker.js';
 import { announce, connect, prepareTables } from './connection.js';
@@ -86,8 +86,7 @@ export async function rebuildInAws(
     }
     const last = progress(current);
     print(last);
-    const total = (field: 'applied' | 'parked' | 'skipped') => current.segments.reduce((sum, segment) => sum + (segment[field] ?? 0), 0);
-    return { ...last, applied: total('applied'), parked: total('parked'), skipped: total('skipped'), source, table };
+    return { ...last, ...outcomeOf(current.segments), source, table };
   }
 }
 

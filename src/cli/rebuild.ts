@@ -73,7 +73,8 @@ export function formatRebuild(summary: RebuildSummary & { readonly usage?: Usage
   return [
     `rebuilt ${summary.generation} from ${source}: ${summary.readThisRun} items read by this run ` +
       `(${summary.readInAll} in all${summary.resumed ? ', resumed' : ''}), ${summary.applied} applied, ` +
-      `${summary.skipped} already newer, ${summary.parked} parked; readers now use ${summary.generation}`,
+      `${summary.skipped} already newer, ${summary.parked} parked` +
+      `${summary.held > 0 ? `, ${summary.held} held behind a missing version of their stream (streamfold gaps lists them)` : ''}; readers now use ${summary.generation}`,
     `items read per ${summary.segments.some((segment) => segment.name !== undefined) ? 'file' : 'segment'}: ${summary.segments.map((segment, index) => `${segment.name ?? index}:${segment.read}`).join(' ')}; ` +
       `${Math.round(summary.itemsPerSecond)} items/s over ${(summary.elapsedMs / 1000).toFixed(1)} s${usage}`,
   ].join('\n');
@@ -91,6 +92,7 @@ export function rebuildJson(summary: RebuildSummary & { readonly source: string;
     applied: summary.applied,
     skipped: summary.skipped,
     parked: summary.parked,
+    held: summary.held,
     itemsPerSecond: summary.itemsPerSecond,
     elapsedMs: summary.elapsedMs,
     segments: summary.segments.map((segment) => segment.read),

@@ -175,7 +175,9 @@ export function planStream(
       park(candidate, tooMany, 'waiting');
       waiting.delete(candidate.version);
     }
-    for (const candidate of waiting.values()) if (candidate.step !== undefined) held.add(candidate.step);
+    // Held: events of this delivery that wait, and those delivered again that the checkpoint already holds
+    // (not stale: a rebuild that folds its page again after a kill still says they wait).
+    for (const step of run.steps) if (waiting.has(BigInt(step.sequence))) held.add(step);
     byProjection.push({
       projection: projection.name,
       generation,

@@ -34,6 +34,11 @@ export interface Fold {
   readonly contribution: ContributionAmounts | undefined;
   readonly blockedAt: string | undefined;
   readonly failure: { readonly index: number; readonly error: StreamfoldError } | undefined;
+  /**
+   * Steps the checkpoint already covers because an earlier delivery parked them (at or past its block): a
+   * page of a rebuild folded again after a crash says they are parked, not that they were already applied.
+   */
+  readonly parkedBefore: ReadonlySet<number>;
 }
 
 /**
@@ -52,10 +57,12 @@ export function foldProjection(
 ): Fold {
   let sequence = context.lifted ? undefined : entry?.sequence;
   let blockedAt = context.lifted ? undefined : entry?.blockedAt;
+  const blockedBefore = blockedAt;
   let state = storedRow;
   let contribution = entry?.contribution;
   const applied = new Set<number>();
   const parked: { index: number; record: ParkedRecord }[] = [];
+  const parkedBefore = new Set<number>();
   const generation = generationOf(projection);
   const waits = projection.onPoison !== 'skip';
   const park = (index: number, step: RunStep, reason: ParkedRecord['reason'], error: StreamfoldError): void => {
@@ -73,11 +80,15 @@ export function foldProjection(
     contribution,
     blockedAt,
     failure: { index, error },
+    parkedBefore,
   });
   for (let index = 0; index < limit; index += 1) {
     const step = steps[index];
     if (step === undefined) continue;
-    if (sequence !== undefined && compareSequences(step.sequence, sequence) <= 0) continue;
+    if (sequence !== undefined && compareSequences(step.sequence, sequence) <= 0) {
+      if (blockedBefore !== undefined && compareSequences(step.sequence, blockedBefore) >= 0 && compareSequences(step.sequence, entry?.sequence ?? '0') <= 0) parkedBefore.add(index);
+      continue;
+    }
     if (blockedAt !== undefined && waits) {
       const waiting = new StreamfoldError('PROJECTION_FAILED', `waits behind the record parked at sequence ${blockedAt}`, {
         projection: projection.name,
@@ -117,7 +128,7 @@ export function foldProjection(
     park(index, step, 'failed', error);
     blockedAt ??= step.sequence;
   }
-  return { end: limit, applied, parked, sequence, state, contribution, blockedAt, failure: undefined };
+  return { end: limit, applied, parked, sequence, state, contribution, blockedAt, failure: undefined, parkedBefore };
 }
 
 /** Applies one event to a projection's state: the one place where a view evolves and a sum contributes. */

@@ -11,6 +11,7 @@ export function finished(plan: KeyPlan): KeyOutcome {
     applied: plan.applied,
     parked: plan.parked,
     stale: plan.stale,
+    parkedBefore: plan.parkedBefore,
     failure: plan.failure,
     newestTime: plan.newestTime,
     gaps: plan.gaps ?? [],

@@ -27,6 +27,8 @@ export interface KeyPlan {
   readonly firstApplied: { readonly sequence: string; readonly eventID: string | undefined } | undefined;
   /** Records every projection had already taken: duplicates of earlier deliveries, or stale. */
   readonly stale: number;
+  /** Of those, the records an earlier delivery parked (the checkpoint holds them as its block); a state table's. */
+  readonly parkedBefore?: number;
   /** The first record that cannot be applied now but may be later; the key's later records wait. */
   readonly failure: KeyFailure | undefined;
   /** Approximate time of the newest record applied, for lag. */
@@ -108,6 +110,9 @@ export function planKey(run: KeyRun, loaded: LoadedState, all: readonly Projecti
     for (const { index } of fold.parked) parked.add(index);
   }
   const taken = [...applied, ...parked];
+  const takenNow = new Set(taken);
+  const parkedBefore = new Set<number>();
+  for (const fold of folds.values()) for (const index of fold.parkedBefore) if (index < limit && !takenNow.has(index)) parkedBefore.add(index);
   const first = taken.length === 0 ? undefined : run.steps[Math.min(...taken)];
   const byProjection = projections.map((projection): ProjectionCounts => {
     const fold = folds.get(projection);
@@ -131,7 +136,8 @@ export function planKey(run: KeyRun, loaded: LoadedState, all: readonly Projecti
     applied: applied.size,
     parked: parked.size,
     firstApplied: first === undefined ? undefined : { sequence: first.sequence, eventID: eventIdOf(first) },
-    stale: limit - new Set(taken).size,
+    stale: limit - takenNow.size,
+    parkedBefore: parkedBefore.size,
     failure,
     newestTime: newestOf(run.steps, applied),
   };

@@ -220,7 +220,11 @@ export interface GapReport {
 /** Which version of each projection readers use. */
 export interface GenerationRegistry {
   current(name: string): Promise<number | undefined>;
-  promote(name: string, version: number): Promise<void>;
+  /**
+   * Makes `version` current unless a newer one already is (a rebuild of an older version that finishes late
+   * must not hand readers back to it). Answers the version readers use afterwards.
+   */
+  promote(name: string, version: number): Promise<number>;
   /** Makes `version` current only if the projection has no current version yet (its first deployment). */
   adopt(name: string, version: number): Promise<void>;
   /**

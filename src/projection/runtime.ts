@@ -33,6 +33,8 @@ export interface KeyOutcome {
   readonly applied: number;
   readonly parked: number;
   readonly stale: number;
+  /** Of the stale records, those an earlier delivery parked (a state table's lane says; others leave it out). */
+  readonly parkedBefore?: number;
   readonly failure: KeyFailure | undefined;
   readonly newestTime: number | undefined;
   readonly gaps: readonly GapReport[];

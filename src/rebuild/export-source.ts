@@ -54,6 +54,7 @@ export class ExportSource implements RebuildSource {
     if (!Number.isSafeInteger(start) || start < 0 || start > file.itemCount) {
       throw new StreamfoldError('CONFIGURATION', `saved position ${position} is not an item of ${file.path} (${file.itemCount} items): run the rebuild with --restart`);
     }
+    const keys = await this.keys();
     await this.verify(file);
     const lines = itemLines(await this.objects.read(file.path, file.etag));
     for (let skipped = 0; skipped < start; skipped += 1) await lines.next();
@@ -65,7 +66,7 @@ export class ExportSource implements RebuildSource {
           const line = await lines.next();
           if (line.done === true) throw changed(file, `ended after ${read} items`);
           read += 1;
-          items.push(itemOf(line.value, file, read));
+          items.push(keyedItem(itemOf(line.value, file, read), keys, file, read));
         }
         return { items, position: String(read), done: read >= file.itemCount };
       },
@@ -144,6 +145,22 @@ function itemOf(line: string, file: ExportFile, number: number): Record<string, 
     throw new StreamfoldError('MALFORMED_RECORD', `${file.path} item ${number} has no Item object (a DynamoDB JSON export has {"Item": {...}} on each line)`, { field: 'Item' });
   }
   return item as Record<string, unknown>;
+}
+
+/**
+ * Every item of an export carries the table's key: one that lacks it means the key was given wrong (`--key`),
+ * and folding on would park every item as unreadable and promote an empty generation. So the rebuild stops at
+ * the first such item, before its page is folded.
+ */
+function keyedItem(item: Record<string, unknown>, keys: readonly string[], file: ExportFile, number: number): Record<string, unknown> {
+  const missing = keys.find((name) => !Object.hasOwn(item, name));
+  if (missing === undefined) return item;
+  throw new StreamfoldError(
+    'CONFIGURATION',
+    `${file.path} item ${number} has no attribute ${missing}, though the table's key is taken to be ${keys.join(',')}; ` +
+      `its attributes are ${Object.keys(item).slice(0, 10).join(', ')}: give the table's key with --key <partition>[,<sort>]`,
+    { field: `Item.${missing}` },
+  );
 }
 
 const changed = (file: ExportFile, what: string): StreamfoldError =>

@@ -37,7 +37,8 @@ export async function startOrResume(options: {
 
 /**
  * Makes the new generation the one readers use, once every share is done, and marks the rebuild finished.
- * A share that is not done refuses it: a generation is promoted only when complete.
+ * A share that is not done refuses it: a generation is promoted only when complete. A newer generation
+ * already current refuses it too: readers never go back to an older one.
  */
 export async function promoteWhenDone(options: {
   readonly projection: AnyProjection;
@@ -58,7 +59,18 @@ export async function promoteWhenDone(options: {
       { projection: options.projection.name },
     );
   }
-  await options.registry.promote(options.projection.name, options.projection.version);
+  const { name, version } = options.projection;
+  const current = await options.registry.promote(name, version);
+  if (current !== version) {
+    // A newer generation was promoted while this one was rebuilt: its readers stay on it. This rebuild's rows
+    // are complete, and it stays unfinished, so running it again says the same.
+    throw new StreamfoldError(
+      'CONFIGURATION',
+      `${generationOf({ name, version: current })} is current: the rebuild of ${generationOf(options.projection)} is complete, ` +
+        `but readers are not handed back to an older generation; they keep ${generationOf({ name, version: current })}`,
+      { projection: name },
+    );
+  }
   const finished = { ...state, finishedAt: state.finishedAt ?? new Date(options.now()).toISOString() };
   await options.states.save(options.stateId, finished);
   return finished;

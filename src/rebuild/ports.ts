@@ -77,6 +77,11 @@ export interface SegmentState {
   readonly applied?: number | undefined;
   readonly parked?: number | undefined;
   readonly skipped?: number | undefined;
+  /**
+   * Items read less those applied, parked or already applied, over every run: events of an event log held
+   * behind a missing version (a page that applies events another page held counts them off again).
+   */
+  readonly held?: number | undefined;
 }
 
 /** Where a rebuild stands: each share saved after every page, so that a stopped rebuild resumes. */

@@ -30,6 +30,25 @@ export function progressOf(options: {
   };
 }
 
+/** What a rebuild's items came to over every run, from its shares' saved counts. */
+export interface RebuildOutcome {
+  readonly applied: number;
+  readonly parked: number;
+  readonly skipped: number;
+  /**
+   * Items read that were neither applied, parked nor already applied: events of an event log that wait in
+   * their stream's checkpoint behind a version the table does not hold (or not yet). `streamfold gaps` lists them.
+   */
+  readonly held: number;
+}
+
+export function outcomeOf(segments: readonly SegmentState[]): RebuildOutcome {
+  const total = (field: 'applied' | 'parked' | 'skipped' | 'held'): number => segments.reduce((sum, segment) => sum + (segment[field] ?? 0), 0);
+  // An event held by one page and applied by a later one (its gap filled), of any share, is counted off again.
+  // A share saved before shares kept counts says nothing of what it read then.
+  return { applied: total('applied'), parked: total('parked'), skipped: total('skipped'), held: Math.max(0, total('held')) };
+}
+
 const BAR_WIDTH = 24;
 
 /** One line for a terminal, redrawn in place: a bar, items, speed, time left, and each segment's state. */

@@ -6,7 +6,7 @@ import { generationOf } from '../projection/define.js';
 import type { ProjectionRuntime } from '../projection/runtime.js';
 import { promoteWhenDone, rebuildStateId, startOrResume } from './lifecycle.js';
 import type { GenerationRegistry, RebuildSource, RebuildStateStore, SegmentState, SourceScanner } from './ports.js';
-import { progressOf } from './progress.js';
+import { outcomeOf, progressOf, type RebuildOutcome } from './progress.js';
 import { RateLimiter } from './rate-limiter.js';
 import { isScanner, scanSource } from './scan-source.js';
 import { workShare } from './share-work.js';
@@ -38,11 +38,11 @@ export interface RebuildProgress {
   readonly done: boolean;
 }
 
-export interface RebuildSummary extends RebuildProgress {
-  readonly applied: number;
-  readonly parked: number;
-  readonly skipped: number;
-}
+/**
+ * What the items came to over every run of this rebuild, as its shares saved them (as the rebuild runner's
+ * summary counts): a run that resumed after a kill still says what the runs before it parked.
+ */
+export interface RebuildSummary extends RebuildProgress, RebuildOutcome {}
 
 /**
  * Rebuilds a projection's generation from its source table, read in shares: the segments of a parallel scan,
@@ -128,10 +128,10 @@ export class Rebuilder {
     if (failure !== undefined) throw failure.reason;
 
     // The new generation is complete: readers switch to it.
-    await promoteWhenDone({ projection: this.projection, states: this.states, registry: this.registry, stateId: this.stateId, now: this.clock.now });
-    const summary = { ...progress(), applied: totals.applied, parked: totals.parked, skipped: totals.skipped };
+    const finished = await promoteWhenDone({ projection: this.projection, states: this.states, registry: this.registry, stateId: this.stateId, now: this.clock.now });
+    const summary = { ...progress(), ...outcomeOf(finished.segments) };
     options.onProgress?.(summary);
-    this.logger.info({ projection: this.projection.name, generation, applied: totals.applied, parked: totals.parked, skipped: totals.skipped }, 'rebuild finished');
+    this.logger.info({ projection: this.projection.name, generation, applied: summary.applied, parked: summary.parked, skipped: summary.skipped, held: summary.held }, 'rebuild finished');
     return summary;
   }
 }

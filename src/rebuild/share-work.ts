@@ -73,6 +73,7 @@ export async function workShare(work: ShareWork): Promise<ShareOutcome> {
         applied: (state.applied ?? 0) + counts.applied,
         parked: (state.parked ?? 0) + counts.parked,
         skipped: (state.skipped ?? 0) + counts.skipped,
+        held: (state.held ?? 0) + counts.read - counts.applied - counts.parked - counts.skipped,
       };
       await work.states.saveShare(work.stateId, work.share, state);
       totals.read += counts.read;
@@ -111,9 +112,11 @@ async function applyPage(work: ShareWork, items: readonly Record<string, unknown
     totals.parked += result.unattributedParked;
     for (const outcome of result.outcomes) {
       if (outcome.failure !== undefined) continue;
+      // A record parked by an earlier fold of this page (a run killed before it saved the page) is parked still.
+      const parkedBefore = outcome.parkedBefore ?? 0;
       totals.applied += outcome.applied;
-      totals.parked += outcome.parked;
-      totals.skipped += outcome.stale;
+      totals.parked += outcome.parked + parkedBefore;
+      totals.skipped += outcome.stale - parkedBefore;
     }
     const failed = new Set(result.failedKeys);
     // Only the failed keys' items go again: the same decoded records, cut to those keys.

@@ -1,3 +1,4 @@
+import { isPlainRecord } from '../records/attribute-value.js';
 import { toExactJson } from '../records/json.js';
 import { silentLogger } from '../core/logging.js';
 import { runtimesOf } from '../catalog/lanes.js';
@@ -86,10 +87,30 @@ export function compareRows(
     const fields = new Set([...Object.keys(storedRow ?? {}), ...Object.keys(expectedRow ?? {})]);
     for (const field of [...fields].sort()) {
       if (volatile.has(field)) continue;
-      const storedValue = storedRow === undefined ? '(no row)' : field in storedRow ? toExactJson(storedRow[field]) : '(missing)';
-      const expectedValue = expectedRow === undefined ? '(no row)' : field in expectedRow ? toExactJson(expectedRow[field]) : '(missing)';
+      const storedValue = fieldJson(storedRow, field);
+      const expectedValue = fieldJson(expectedRow, field);
       if (storedValue !== expectedValue) drift.push({ key, field, stored: storedValue, expected: expectedValue });
     }
   }
   return drift;
+}
+
+/**
+ * A field as the stored row would read back, as JSON: the expected rows are folded in memory, where a field
+ * can be `undefined` (DynamoDB keeps no such field) and a set keeps the order the projection built it in
+ * (DynamoDB keeps none). So an `undefined` field counts as missing and a set's elements are compared sorted.
+ */
+function fieldJson(row: Record<string, unknown> | undefined, field: string): string {
+  if (row === undefined) return '(no row)';
+  const value = row[field];
+  return Object.hasOwn(row, field) && value !== undefined ? toExactJson(setsSorted(value)) : '(missing)';
+}
+
+function setsSorted(value: unknown): unknown {
+  if (value instanceof Set) {
+    return [...value].map((element) => [toExactJson(setsSorted(element)), element] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, element]) => element);
+  }
+  if (Array.isArray(value)) return value.map(setsSorted);
+  if (isPlainRecord(value)) return Object.fromEntries(Object.entries(value).map(([name, field]) => [name, setsSorted(field)]));
+  return value;
 }

@@ -8,6 +8,7 @@ import type { ProjectionRuntime } from '../projection/runtime.js';
 import { ExportSource } from './export-source.js';
 import { checkExportTime, promoteWhenDone, rebuildStateId, startOrResume } from './lifecycle.js';
 import type { GenerationRegistry, RebuildSource, RebuildStateStore } from './ports.js';
+import { outcomeOf } from './progress.js';
 import { RateLimiter } from './rate-limiter.js';
 import { assertRebuildable } from './rebuilder.js';
 import { workShare } from './share-work.js';
@@ -64,6 +65,8 @@ export interface PromoteResult {
   readonly applied: number;
   readonly parked: number;
   readonly skipped: number;
+  /** Events held behind a missing version of their stream (see `RebuildOutcome`). */
+  readonly held: number;
 }
 
 /** What a worker is built from: its projections' runtimes, the rebuild state, and where sources come from. */
@@ -104,11 +107,17 @@ export async function runRebuildStep(
   const projection = projectionNamed(parts.projections, step.job.projection);
   assertRebuildable(projection);
   const now = parts.now ?? Date.now;
-  const source = await parts.sourceOf(step.job);
+  let source = await parts.sourceOf(step.job);
   const stateId = rebuildStateId(projection, source.id);
   const logger = parts.logger.child({ projection: projection.name });
   switch (step.action) {
     case 'prepare': {
+      // A scan whose job names no segments takes the runner's default, which a redeploy may have changed: an
+      // unfinished rebuild goes on in the segments it was cut into, rather than starting over.
+      if (step.job.export === undefined && step.job.segments === undefined && step.job.restart !== true) {
+        const saved = await parts.states.load(stateId);
+        if (saved !== undefined && saved.finishedAt === undefined) source = await parts.sourceOf({ ...step.job, segments: saved.totalSegments });
+      }
       if (source instanceof ExportSource) {
         const warning = await checkExportTime({ projection, registry: parts.registry, exportTime: source.manifest.summary.exportTime, allowEarly: step.job.allowEarlyExport === true });
         if (warning !== undefined) logger.warn({ stateId }, warning);
@@ -117,8 +126,11 @@ export async function runRebuildStep(
       const { state, resumed } = await startOrResume({ states: parts.states, stateId, source, shares, restart: step.job.restart === true, now });
       const left = state.segments.flatMap((segment, index) => (segment.done ? [] : [index]));
       logger.info({ stateId, shares: shares.length, left: left.length, resumed }, 'rebuild prepared');
-      // A restart is done once: the steps after this one go on from the state it made.
-      return { job: { ...step.job, restart: false }, stateId, shares: left, total: shares.length, resumed };
+      // A restart is done once: the steps after this one go on from the state it made. A scan's segments are
+      // pinned in the job the later steps get: a saved position is a key within one segment of that many, and
+      // a worker redeployed meanwhile with another default must not scan other segments with it.
+      const pinned = step.job.export === undefined ? { segments: shares.length } : {};
+      return { job: { ...step.job, restart: false, ...pinned }, stateId, shares: left, total: shares.length, resumed };
     }
     case 'work': {
       const from = await parts.states.loadShare(stateId, step.share);
@@ -146,9 +158,10 @@ export async function runRebuildStep(
     }
     case 'promote': {
       const finished = await promoteWhenDone({ projection, states: parts.states, registry: parts.registry, stateId, now });
-      const total = (field: 'read' | 'applied' | 'parked' | 'skipped') => finished.segments.reduce((sum, segment) => sum + (segment[field] ?? 0), 0);
-      logger.info({ stateId, read: total('read') }, 'rebuild promoted');
-      return { generation: generationOf(projection), stateId, read: total('read'), applied: total('applied'), parked: total('parked'), skipped: total('skipped') };
+      const read = finished.segments.reduce((sum, segment) => sum + segment.read, 0);
+      const outcome = outcomeOf(finished.segments);
+      logger.info({ stateId, read, held: outcome.held }, 'rebuild promoted');
+      return { generation: generationOf(projection), stateId, read, ...outcome };
     }
   }
 }

@@ -50,8 +50,10 @@ export class MemoryGenerationRegistry implements GenerationRegistry {
   async current(name: string): Promise<number | undefined> {
     return this.versions.get(name);
   }
-  async promote(name: string, version: number): Promise<void> {
-    this.versions.set(name, version);
+  async promote(name: string, version: number): Promise<number> {
+    const current = this.versions.get(name);
+    if (current === undefined || current <= version) this.versions.set(name, version);
+    return this.versions.get(name) ?? version;
   }
   async adopt(name: string, version: number): Promise<void> {
     if (!this.versions.has(name)) this.versions.set(name, version);
