@@ -98,19 +98,23 @@ export function compareRows(
 /**
  * A field as the stored row would read back, as JSON: the expected rows are folded in memory, where a field
  * can be `undefined` (DynamoDB keeps no such field) and a set keeps the order the projection built it in
- * (DynamoDB keeps none). So an `undefined` field counts as missing and a set's elements are compared sorted.
+ * (DynamoDB keeps none). So an `undefined` field counts as missing, and a set's elements and a map's
+ * attributes are compared sorted: DynamoDB keeps no order of a map's attributes either, and a map read back
+ * from a row, from a stream image and from a scan may each list them differently.
  */
 function fieldJson(row: Record<string, unknown> | undefined, field: string): string {
   if (row === undefined) return '(no row)';
   const value = row[field];
-  return Object.hasOwn(row, field) && value !== undefined ? toExactJson(setsSorted(value)) : '(missing)';
+  return Object.hasOwn(row, field) && value !== undefined ? toExactJson(unordered(value)) : '(missing)';
 }
 
-function setsSorted(value: unknown): unknown {
+function unordered(value: unknown): unknown {
   if (value instanceof Set) {
-    return [...value].map((element) => [toExactJson(setsSorted(element)), element] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, element]) => element);
+    return [...value].map((element) => [toExactJson(unordered(element)), element] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, element]) => element);
   }
-  if (Array.isArray(value)) return value.map(setsSorted);
-  if (isPlainRecord(value)) return Object.fromEntries(Object.entries(value).map(([name, field]) => [name, setsSorted(field)]));
+  if (Array.isArray(value)) return value.map(unordered);
+  if (isPlainRecord(value)) {
+    return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, field]) => [name, unordered(field)]));
+  }
   return value;
 }
