@@ -37,18 +37,24 @@ async function parkingOf(options: ParkedOptions, logger: Logger, output: Output)
   return { projections, selected, ...composition, deadLetters: composition.deadLetters, redriver: composition.redriver };
 }
 
+/** How a record parked with no readable key is listed (`(unreadable <digest>)`, see the intake). */
+const UNREADABLE_KEY = /^\(unreadable [^)]*\)$/;
+
 /**
  * The canonical item key a `--key` names: the key as `parked list` prints it, the key's typed attributes
  * (`{"sku":{"S":"A-1"}}`) or its plain ones (`{"sku":"A-1"}`).
  */
 export function canonicalKey(given: string): string {
+  // A record parked with no readable key is listed under a name of its own, not JSON: taken as it is.
+  if (UNREADABLE_KEY.test(given)) return given;
   let parsed: unknown;
   try {
     parsed = JSON.parse(given);
   } catch {
-    return given;
+    parsed = undefined;
   }
-  if (!isPlainRecord(parsed)) return given;
+  // Every other key `list` prints is a JSON object: anything else would select nothing, and say nothing.
+  if (!isPlainRecord(parsed)) throw new UsageError(`--key ${given} is not an item key: give it as \`parked list\` prints it, or as its attributes in JSON ('{"id":"o-1"}')`, '--key');
   const typed = Object.values(parsed).every((value) => isPlainRecord(value) && Object.keys(value).length === 1 && /^[SNB]$/.test(Object.keys(value)[0] ?? ''));
   try {
     return typed ? itemKeyFromKeys(parsed, '--key').id : itemKeyFromAttributes(parsed).id;

@@ -67,4 +67,14 @@ describe('streamfold on a Library table of a newcomer', () => {
     expect(sums.stdout).toContain('no drift');
     expect(sums.code).toBe(0);
   });
+
+  it('refuses a --key given as a bare value with exit 2, instead of finding nothing', async () => {
+    const tables = freshTables();
+    expect((await streamfold(['parked', 'redrive', '--projections', MODULE, '--create-tables', ...tables])).code).toBe(0);
+    const listed = await streamfold(['parked', 'list', '--projections', MODULE, '--key', '978-0001', ...tables]);
+    expect(listed.code).toBe(2);
+    expect(listed.stderr).toContain('--key 978-0001 is not an item key: give it as `parked list` prints it, or as its attributes in JSON');
+    const purged = await streamfold(['parked', 'purge', '--projections', MODULE, '--key', 'science', '--yes', ...tables]);
+    expect(purged.code).toBe(2);
+  });
 });
