@@ -77,4 +77,19 @@ describe('streamfold on a Library table of a newcomer', () => {
     const purged = await streamfold(['parked', 'purge', '--projections', MODULE, '--key', 'science', '--yes', ...tables]);
     expect(purged.code).toBe(2);
   });
+
+  it('verify names the items it could not fold either, as a live consumer parks them, beside its figures', async () => {
+    const tables = freshTables();
+    const file = join(directory, 'poison.jsonl');
+    await library.put({ shelf: 'science', isbn: '978-0003', title: 'Many', copies: 'many', price: NumberValue.from('1') });
+    expect((await streamfold(['capture', '--table', library.spec.name, '--endpoint', endpoint, '--out', file])).code).toBe(0);
+    expect((await streamfold(['replay', '--projections', MODULE, '--input', file, '--create-tables', ...tables])).code).toBe(3);
+
+    const verified = await streamfold(['verify', 'shelf-totals', '--projections', MODULE, '--table', library.spec.name, ...tables]);
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toContain('verify shelf-totals#v1: 3 items scanned, 2 rows expected, 2 stored, no drift; 1 items not folded in the recomputation either (live, they are parked)');
+    expect(verified.stderr).toContain(`streamfold: not folded: {"isbn":{"S":"978-0003"},"shelf":{"S":"science"}}: image does not match the projection's schema`);
+    const json = await streamfold(['verify', 'shelf-totals', '--projections', MODULE, '--table', library.spec.name, '--json', ...tables]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ differences: 0, notFolded: [{ key: '{"isbn":{"S":"978-0003"},"shelf":{"S":"science"}}' }] });
+  });
 });
