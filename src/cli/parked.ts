@@ -37,16 +37,18 @@ async function parkingOf(options: ParkedOptions, logger: Logger, output: Output)
   return { projections, selected, ...composition, deadLetters: composition.deadLetters, redriver: composition.redriver };
 }
 
-/** How a record parked with no readable key is listed (`(unreadable <digest>)`, see the intake). */
-const UNREADABLE_KEY = /^\(unreadable [^)]*\)$/;
+/**
+ * The keys `list` prints that are not JSON objects: a record parked with no readable key (`(unreadable
+ * <digest>)`, see the intake) and an event stream (`stream#"<stream id>"`, see the event log's streams).
+ */
+const NAMED_KEY = /^(\(unreadable [^)]*\)|stream#".*")$/s;
 
 /**
  * The canonical item key a `--key` names: the key as `parked list` prints it, the key's typed attributes
  * (`{"sku":{"S":"A-1"}}`) or its plain ones (`{"sku":"A-1"}`).
  */
 export function canonicalKey(given: string): string {
-  // A record parked with no readable key is listed under a name of its own, not JSON: taken as it is.
-  if (UNREADABLE_KEY.test(given)) return given;
+  if (NAMED_KEY.test(given)) return given;
   let parsed: unknown;
   try {
     parsed = JSON.parse(given);
