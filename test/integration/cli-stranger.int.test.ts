@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SourceTable } from '../../adapters/dynamodb/source-table.js';
-import { streamfold, type CliResult } from '../support/cli.js';
+import { eventually, finished, startStreamfold, streamfold, type CliResult } from '../support/cli.js';
 import { localClient, localEndpoint, uniqueName } from '../support/local-dynamodb.js';
 
 /**
@@ -92,4 +92,28 @@ describe('streamfold on a Library table of a newcomer', () => {
     const json = await streamfold(['verify', 'shelf-totals', '--projections', MODULE, '--table', library.spec.name, '--json', ...tables]);
     expect(JSON.parse(json.stdout)).toMatchObject({ differences: 0, notFolded: [{ key: '{"isbn":{"S":"978-0003"},"shelf":{"S":"science"}}' }] });
   });
+
+  it('run stopped by Ctrl-C while a batch is being written finishes it, says what it applied and exits', async () => {
+    const tables = freshTables();
+    await Promise.all(
+      Array.from({ length: 60 }, (_, index) =>
+        library.put({ shelf: 'slow', isbn: `978-1${String(index).padStart(3, '0')}`, title: `T${index}`, copies: index, price: NumberValue.from('0.5') }),
+      ),
+    );
+    // A small heap, so that a stop that spins instead of waiting ends in seconds rather than minutes.
+    const running = startStreamfold(['run', '--table', library.spec.name, '--projections', 'test/fixtures/library/slow.ts', '--create-tables', '--batch-size', '20', ...tables], {
+      NODE_OPTIONS: '--max-old-space-size=128',
+    });
+    const exited = finished(running);
+    let stderr = '';
+    running.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await eventually('run to follow the stream', async () => (stderr.includes('Ctrl-C stops') ? true : undefined));
+    // Into the first batches, whose rows are being folded (40 ms a record) and written.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    running.kill('SIGINT');
+    const result = await exited;
+    expect(result.stderr).toContain('stopping after the batch in hand');
+    expect(result.stdout, result.stderr).toMatch(new RegExp(`ran on ${library.spec.name}'s stream for [\\d.]+ s: \\d+ records in \\d+ batches`));
+    expect([0, 3]).toContain(result.code);
+  }, 120_000);
 });
