@@ -6,8 +6,6 @@ import { DynamoDbGenerationRegistry } from '../adapters/dynamodb/rebuild-state.j
 import { DynamoDbReadModelStore } from '../adapters/dynamodb/store.js';
 import { loadConfig, tableNames, type Config } from './core/config.js';
 import { StreamConsumer } from './consumer/consumer.js';
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import { once } from '../adapters/lazy-client.js';
 import { EventBridgePublisher } from '../adapters/eventbridge/publisher.js';
 import { SqsDeadLetterStore } from '../adapters/sqs/dead-letters.js';
@@ -17,30 +15,16 @@ import { defineFanOut, type FanOut } from './fanout/define.js';
 import { FanOutDispatcher, type FanOutRoute } from './fanout/dispatcher.js';
 import { createLogger, type Logger } from './core/logging.js';
 import { runtimesOf } from './catalog/lanes.js';
-import { writeToStdout, type MetricWriter } from './consumer/metrics.js';
+import { writeToStdout } from './consumer/metrics.js';
 import type { AnyProjection } from './catalog/kinds.js';
 import type { DeadLetterStore, ReadModelStore } from './projection/ports.js';
 import { Redriver } from './projection/redrive.js';
 import { ProjectionRuntime } from './projection/runtime.js';
 import type { GenerationRegistry } from './rebuild/ports.js';
 import { TOKENS } from './tokens.js';
+import type { ConsumerOverrides } from './consumer-overrides.js';
 
-/** What a caller may supply instead of what the environment would give: tests replace bindings this way. */
-export interface ConsumerOverrides {
-  readonly config?: Partial<Config>;
-  readonly environment?: Record<string, string | undefined>;
-  readonly logger?: Logger;
-  /** Where embedded-metric lines go: by default stdout in Lambda, the logger (at info) elsewhere. */
-  readonly writeMetric?: MetricWriter;
-  readonly dynamoDbClient?: DynamoDBClient;
-  readonly store?: ReadModelStore;
-  /** A dead-letter store, or `null` to report poison records as failed instead of parking them. */
-  readonly deadLetters?: DeadLetterStore | null;
-  /** Which change events go out, and where; `STREAMFOLD_EVENTBRIDGE_BUS` / `STREAMFOLD_SQS_QUEUE_URL` add one each. */
-  readonly fanOut?: readonly FanOut[];
-  readonly eventBridgeClient?: EventBridgeClient;
-  readonly sqsClient?: SQSClient;
-}
+export type { ConsumerOverrides };
 
 /**
  * The composition root: the only place that knows inversify and wires ports to adapters. The Lambda handler

@@ -183,6 +183,7 @@ export function program(output: Output = processOutput()): { readonly command: C
     if (options.json) output.line(verifyJson(result));
     else {
       for (const drift of result.drift) output.line(driftLine(drift));
+      for (const item of result.notFolded) output.notice(`streamfold: not folded: ${item.key}: ${item.error}`);
       output.line(formatVerify(result));
     }
     finish(attentionIf(result.drift.length > 0));

@@ -38,17 +38,25 @@ async function parkingOf(options: ParkedOptions, logger: Logger, output: Output)
 }
 
 /**
+ * The keys `list` prints that are not JSON objects: a record parked with no readable key (`(unreadable
+ * <digest>)`, see the intake) and an event stream (`stream#"<stream id>"`, see the event log's streams).
+ */
+const NAMED_KEY = /^(\(unreadable [^)]*\)|stream#".*")$/s;
+
+/**
  * The canonical item key a `--key` names: the key as `parked list` prints it, the key's typed attributes
  * (`{"sku":{"S":"A-1"}}`) or its plain ones (`{"sku":"A-1"}`).
  */
 export function canonicalKey(given: string): string {
+  if (NAMED_KEY.test(given)) return given;
   let parsed: unknown;
   try {
     parsed = JSON.parse(given);
   } catch {
-    return given;
+    parsed = undefined;
   }
-  if (!isPlainRecord(parsed)) return given;
+  // Every other key `list` prints is a JSON object: anything else would select nothing, and say nothing.
+  if (!isPlainRecord(parsed)) throw new UsageError(`--key ${given} is not an item key: give it as \`parked list\` prints it, or as its attributes in JSON ('{"id":"o-1"}')`, '--key');
   const typed = Object.values(parsed).every((value) => isPlainRecord(value) && Object.keys(value).length === 1 && /^[SNB]$/.test(Object.keys(value)[0] ?? ''));
   try {
     return typed ? itemKeyFromKeys(parsed, '--key').id : itemKeyFromAttributes(parsed).id;

@@ -137,7 +137,8 @@ export function driftLine(drift: Drift): string {
 export function formatVerify(result: VerifyResult): string {
   return (
     `verify ${result.generation}: ${result.itemsScanned} items scanned, ${result.expectedRows} rows expected, ` +
-    `${result.storedRows} stored, ${result.drift.length === 0 ? 'no drift' : `${result.drift.length} differences`}`
+    `${result.storedRows} stored, ${result.drift.length === 0 ? 'no drift' : `${result.drift.length} differences`}` +
+    (result.notFolded.length === 0 ? '' : `; ${result.notFolded.length} items not folded in the recomputation either (live, they are parked)`)
   );
 }
 
@@ -149,6 +150,7 @@ export function verifyJson(result: VerifyResult): string {
     expectedRows: result.expectedRows,
     storedRows: result.storedRows,
     differences: result.drift.length,
+    notFolded: result.notFolded,
   });
   return `${head.slice(0, -1)},"drift":[${result.drift.map(driftLine).join(',')}]}`;
 }

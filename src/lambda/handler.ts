@@ -1,6 +1,8 @@
 import type { DynamoDbReadModelStore } from '../../adapters/dynamodb/store.js';
 import type { BatchReport } from '../consumer/consumer.js';
-import { compose, type AnyProjection, type ConsumerOverrides } from '../container.js';
+import type { AnyProjection } from '../catalog/kinds.js';
+import { compose } from '../container.js';
+import type { ConsumerOverrides } from '../consumer-overrides.js';
 import { StreamfoldError } from '../core/errors.js';
 import { withLogFields } from '../core/logging.js';
 import { DynamoDBStreamEventSchema, type BatchResponse } from '../records/stream-record.js';

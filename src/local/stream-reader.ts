@@ -76,9 +76,12 @@ export async function readShards(options: ReadShardsOptions, onPage: (page: Shar
         running.set(shard.shardId, reading.finally(() => running.delete(shard.shardId)));
       });
     }
-    if (failure !== undefined) break;
+    // Stopping: the readers finish their page in hand and return; they are awaited below. Racing them here
+    // instead would spin, since a pause ends at once when the signal has fired: a loop of microtasks that never
+    // lets the readers' requests complete, until the heap runs out (Ctrl-C during a batch, in `run`).
+    if (failure !== undefined || stopping()) break;
     if (running.size === 0) {
-      if (!options.follow || stopping()) break;
+      if (!options.follow) break;
       // Every shard read and closed, and its children not made yet: look again in a while.
       await pause(options.describeEveryMs ?? 10_000, options.signal);
       continue;

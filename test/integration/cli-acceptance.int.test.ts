@@ -97,6 +97,7 @@ describe('streamfold on a table of its own, as the README tells it', () => {
       expectedRows: items.length,
       storedRows: items.length,
       differences: 0,
+      notFolded: [],
       drift: [],
     });
   });

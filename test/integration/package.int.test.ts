@@ -134,6 +134,8 @@ let cjs: string;
 /** The two slow steps, run side by side: tsc on the ES module project; tsc and `cdk synth` on the CommonJS app. */
 let esmTypeCheck: CommandResult;
 let cjsBuild: { typeCheck: CommandResult; synth: CommandResult | undefined };
+/** tsc on the CommonJS project's handler alone, as `cdk init` compiles it: module commonjs, no skipLibCheck. */
+let cjsLibraryTypeCheck: CommandResult;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'streamfold-package-'));
@@ -164,12 +166,23 @@ beforeAll(async () => {
       include: ['bin', 'projections.ts'],
     }),
   );
-  [esmTypeCheck, cjsBuild] = await Promise.all([
+  // The same app's handler and projection test with every declaration checked: nothing the package's types
+  // import may be a dependency whose types only an `exports`-aware resolution finds.
+  write(join(cjs, 'handler.ts'), USER_HANDLER);
+  write(
+    join(cjs, 'tsconfig.library.json'),
+    JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'commonjs', esModuleInterop: true, noEmit: true, ...STRICT },
+      include: ['handler.ts', 'projections.ts'],
+    }),
+  );
+  [esmTypeCheck, cjsBuild, cjsLibraryTypeCheck] = await Promise.all([
     typescript(esm, ['-p', '.']),
     typescript(cjs, ['-p', '.']).then(async (typeCheck) => ({
       typeCheck,
       synth: typeCheck.code === 0 ? await command(process.execPath, ['build/bin/app.js'], { cwd: cjs }) : undefined,
     })),
+    typescript(cjs, ['-p', 'tsconfig.library.json']),
   ]);
 }, 900_000);
 
@@ -220,6 +233,10 @@ describe('the packed package', () => {
     succeeded(esmTypeCheck);
     // And the projection test kit runs on it.
     succeeded(await command(process.execPath, ['--input-type=module', '-e', "await (await import('./build/handler.js')).check();"], { cwd: esm }));
+  });
+
+  it('type-checks the handler in a CommonJS project with module commonjs and skipLibCheck off', () => {
+    succeeded(cjsLibraryTypeCheck);
   });
 
   it('runs the packed CLI: --version, replay and dump on DynamoDB Local, and asks for tsx to load TypeScript', async () => {

@@ -147,6 +147,13 @@ describe('pieces of the CLI', () => {
     expect(canonicalKey('{"n":{"N":"5.0"}}')).toBe('{"n":{"N":"5"}}');
   });
 
+  it('refuses a --key that names no item, which would otherwise select nothing and say nothing', () => {
+    for (const given of ['978-0001', '"978-0001"', '5', '[]', '{bad']) expect(() => canonicalKey(given), given).toThrow(/is not an item key: give it as `parked list` prints it/);
+    // A record parked without a readable key, and an event stream, are listed and selected by their names.
+    expect(canonicalKey('(unreadable 0f3a)')).toBe('(unreadable 0f3a)');
+    expect(canonicalKey('stream#"L3"')).toBe('stream#"L3"');
+  });
+
   it('tells a parked record the checkpoint has moved past, by the lanes\' rule', () => {
     const [unitsPerCategory] = lanesOf([inventoryProjections(false).unitsPerCategory]);
     const parked = (sequence: string) => ({ sequence }) as ParkedRecord;
