@@ -12,7 +12,7 @@ import { isOutputClosed, processOutput, type Output } from './output.js';
 import { formatPurge, formatRedrive, listParked, purgeJson, purgeParkedCommand, redriveJson, redriveParked } from './parked.js';
 import { driftLine, formatRebuild, formatVerify, rebuild, rebuildJson, verify, verifyJson } from './rebuild.js';
 import { rebuildInAws } from './rebuild-aws.js';
-import { formatReplaySummary, replay, replaySummaryJson } from './replay.js';
+import { formatReplaySummary, replay, replayNeedsAttention, replaySummaryJson } from './replay.js';
 import { runStream } from './run-stream.js';
 
 const wholeNumber =
@@ -123,7 +123,7 @@ export function program(output: Output = processOutput()): { readonly command: C
   ).action(async (options) => {
     const result = await replay(options, logger(), output);
     summary(options.json, () => replaySummaryJson(result), () => formatReplaySummary(result));
-    finish(attentionIf(needsAttention(result.totals)));
+    finish(attentionIf(replayNeedsAttention(result)));
   });
 
   withConnection(

@@ -6,7 +6,8 @@ import type { Logger } from '../core/logging.js';
 import { deliverBatch, emptyTotals, type DeliveryTotals } from '../local/lambda-driver.js';
 import type { ParkedRecord } from '../projection/ports.js';
 import { attributeToSourceTable } from './attribution.js';
-import { deliveryJson, deliveryLines } from './delivery-summary.js';
+import { deliveryJson, deliveryLines, needsAttention } from './delivery-summary.js';
+import { openGapsOf, type ListedGap } from './gaps.js';
 import { announce, connect, prepareTables, type Connection, type ConnectionOptions, type StreamfoldTable } from './connection.js';
 import type { Output } from './output.js';
 import { progressPrinter } from './progress.js';
@@ -38,6 +39,11 @@ export interface ReplaySummary {
   readonly attributed: number;
   readonly unattributed: number;
   readonly problems: readonly ReplayProblem[];
+  /**
+   * Event streams left waiting for a missing version: their later events are held, not applied. A replay
+   * ends with every record it has, so a version missing then is one the input lacks, however young the gap.
+   */
+  readonly gaps: readonly ListedGap[];
   readonly usage: UsageSnapshot;
 }
 
@@ -51,7 +57,7 @@ export async function replay(options: ReplayOptions, logger: Logger, output: Out
   const input = options.input === '-' ? 'stdin' : options.input;
   if (read.length === 0) {
     output.notice(`streamfold: ${input} holds no stream records: nothing to replay`);
-    return { input, totals: emptyTotals(), attributed: 0, unattributed: 0, problems: [], usage: new DynamoDbUsage().snapshot() };
+    return { input, totals: emptyTotals(), attributed: 0, unattributed: 0, problems: [], gaps: [], usage: new DynamoDbUsage().snapshot() };
   }
   const connection = connect(options);
   await announce(connection, output);
@@ -84,7 +90,8 @@ export async function replay(options: ReplayOptions, logger: Logger, output: Out
     progress({ ...totals, done: totals.records === records.length });
   }
   const problems = [...failedProblems(totals, records), ...(totals.parked > 0 ? await parkedProblems(connection, projections, records, started) : [])];
-  return { input, totals, attributed, unattributed: refused, problems, usage: handler.store.usage.snapshot() };
+  const gaps = await openGapsOf(connection, projections);
+  return { input, totals, attributed, unattributed: refused, problems, gaps, usage: handler.store.usage.snapshot() };
 }
 
 /** The streamfold tables a replay writes: the parked-record table only when records are parked in it. */
@@ -171,8 +178,18 @@ export function formatReplaySummary(summary: ReplaySummary): string {
     lines.push(`  ${problem.origin}: ${problem.outcome === 'failed' ? `gave up at sequence ${problem.sequence}` : 'parked'}: ${problem.error}`);
   }
   if (summary.problems.length > SHOWN) lines.push(`  … and ${summary.problems.length - SHOWN} more (streamfold parked list)`);
+  if (summary.gaps.length > 0) {
+    // Each projection of a log has its own entry for a stream: count the stream's events once.
+    const streams = new Set(summary.gaps.map((gap) => gap.stream));
+    const held = new Set(summary.gaps.flatMap((gap) => gap.held.map((version) => `${gap.stream} ${version}`)));
+    lines.push(`  held      ${held.size} events of ${streams.size} event streams wait for a missing version, not applied (streamfold gaps)`);
+    for (const gap of summary.gaps.slice(0, SHOWN)) lines.push(`  ${gap.generation} ${gap.stream}: version ${gap.missing} is missing; ${gap.held.join(', ')} wait behind it`);
+  }
   return lines.join('\n');
 }
+
+/** Whether a replay left anything to look at: records parked or failing, or events held behind a gap. */
+export const replayNeedsAttention = (summary: ReplaySummary): boolean => needsAttention(summary.totals) || summary.gaps.length > 0;
 
 /** The summary as one JSON object. */
 export function replaySummaryJson(summary: ReplaySummary): Record<string, unknown> {
@@ -182,5 +199,7 @@ export function replaySummaryJson(summary: ReplaySummary): Record<string, unknow
     attributedToSourceTable: summary.attributed,
     refusedWithoutTable: summary.unattributed,
     problems: summary.problems,
+    gaps: summary.gaps.length,
+    open: summary.gaps,
   };
 }

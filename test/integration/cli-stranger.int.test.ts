@@ -1,5 +1,5 @@
 import { NumberValue } from '@aws-sdk/lib-dynamodb';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +93,29 @@ describe('streamfold on a Library table of a newcomer', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ differences: 0, notFolded: [{ key: '{"isbn":{"S":"978-0003"},"shelf":{"S":"science"}}' }] });
   });
 
+  it('replay says which event streams it leaves waiting for a missing version, exits 3, and 0 once the version comes', async () => {
+    const tables = freshTables();
+    const events = 'projections/event-sourced/index.ts';
+    const gapped = join(directory, 'gapped.jsonl');
+    await writeFile(gapped, [orderEvent(1, 'OrderPlaced'), orderEvent(3, 'OrderLineAdded')].map((record) => JSON.stringify(record)).join('\n'));
+    const waiting = await streamfold(['replay', '--projections', events, '--input', gapped, '--create-tables', ...tables]);
+    expect(waiting.code, waiting.stdout).toBe(3);
+    expect(waiting.stdout).toContain('held      1 events of 1 event streams wait for a missing version, not applied (streamfold gaps)');
+    expect(waiting.stdout).toMatch(/order-history#v1 .*order-7.*: version 2 is missing; 3 wait behind it/);
+    const json = await streamfold(['replay', '--projections', events, '--input', gapped, '--json', ...tables]);
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stdout)).toMatchObject({ gaps: 2, open: [{ missing: '2', held: ['3'] }, { missing: '2', held: ['3'] }] });
+
+    const filled = join(directory, 'filled.jsonl');
+    await writeFile(filled, JSON.stringify(orderEvent(2, 'OrderLineAdded')));
+    const done = await streamfold(['replay', '--projections', events, '--input', filled, '--json', ...tables]);
+    expect(done.code, done.stdout).toBe(0);
+    // Version 2, and version 3 from where it waited.
+    expect(JSON.parse(done.stdout)).toMatchObject({ applied: 2, gaps: 0, open: [] });
+    const history = await streamfold(['dump', 'order-history', '--projections', events, ...tables]);
+    expect(history.stdout).toContain('"history":["1:OrderPlaced","2:OrderLineAdded","3:OrderLineAdded"]');
+  });
+
   it('run stopped by Ctrl-C while a batch is being written finishes it, says what it applied and exits', async () => {
     const tables = freshTables();
     await Promise.all(
@@ -117,3 +140,24 @@ describe('streamfold on a Library table of a newcomer', () => {
     expect([0, 3]).toContain(result.code);
   }, 120_000);
 });
+
+/** An `OrderEvents` record as Lambda delivers it: version `version` of the stream `order-7`. */
+function orderEvent(version: number, type: 'OrderPlaced' | 'OrderLineAdded'): unknown {
+  const payload =
+    type === 'OrderPlaced'
+      ? { customerId: { S: 'c-1' }, placedAt: { S: '2026-12-01T00:00:00.000Z' } }
+      : { sku: { S: `sku-${version}` }, quantity: { N: '1' }, price: { N: String(100 * version) } };
+  const keys = { streamId: { S: 'order-7' }, version: { N: String(version) } };
+  return {
+    eventID: `order-7-${version}`,
+    eventName: 'INSERT',
+    eventSource: 'aws:dynamodb',
+    eventSourceARN: 'arn:aws:dynamodb:ddblocal:000000000000:table/OrderEvents/stream/2026-12-01T00:00:00.000',
+    dynamodb: {
+      Keys: keys,
+      NewImage: { ...keys, type: { S: type }, payload: { M: payload } },
+      SequenceNumber: String(1000 + version),
+      StreamViewType: 'NEW_IMAGE',
+    },
+  };
+}
