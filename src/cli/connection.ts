@@ -136,10 +136,26 @@ export async function reachable<Result>(connection: Connection, request: () => P
   try {
     return await request();
   } catch (error) {
+    const setup = missingSetup(error);
+    if (setup !== undefined) throw new StreamfoldError('CONFIGURATION', setup, { cause: error });
     const cause = unreachableCause(error);
     if (cause === undefined) throw error;
     const where = connection.endpoint ?? `DynamoDB in region ${await connection.client.config.region().catch(() => '(none)')}`;
     const hint = isLoopbackEndpoint(connection.endpoint) ? ': is DynamoDB Local running, on that port?' : '';
     throw new StreamfoldError('CONFIGURATION', `cannot reach ${where} (${cause})${hint}`, { cause: error });
   }
+}
+
+/**
+ * The SDK's own words for a missing region or credentials ("Region is missing", "Could not load credentials
+ * from any providers") name neither the option nor the variable that fixes them.
+ */
+function missingSetup(error: unknown): string | undefined {
+  const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown };
+  const local = '; for DynamoDB Local, give --endpoint (any region and access key do there)';
+  if (message === 'Region is missing') return `no AWS region: give --region, or set AWS_REGION or a profile's region (AWS_PROFILE)${local}`;
+  if (name === 'CredentialsProviderError') {
+    return `no AWS credentials found (${String(message)}): set AWS_PROFILE (after \`aws sso login\` or \`aws configure\`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY${local}`;
+  }
+  return undefined;
 }

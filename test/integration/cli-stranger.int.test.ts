@@ -1,10 +1,11 @@
 import { NumberValue } from '@aws-sdk/lib-dynamodb';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SourceTable } from '../../adapters/dynamodb/source-table.js';
-import { eventually, finished, startStreamfold, streamfold, type CliResult } from '../support/cli.js';
+import { CLI, eventually, finished, startStreamfold, streamfold, type CliResult } from '../support/cli.js';
 import { localClient, localEndpoint, uniqueName } from '../support/local-dynamodb.js';
 
 /**
@@ -114,6 +115,20 @@ describe('streamfold on a Library table of a newcomer', () => {
     expect(JSON.parse(done.stdout)).toMatchObject({ applied: 2, gaps: 0, open: [] });
     const history = await streamfold(['dump', 'order-history', '--projections', events, ...tables]);
     expect(history.stdout).toContain('"history":["1:OrderPlaced","2:OrderLineAdded","3:OrderLineAdded"]');
+  });
+
+  it('says which option or variable gives a missing region or missing credentials, in one line', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'streamfold-home-'));
+    // A machine with no AWS setup at all: no AWS_* variables, no ~/.aws, no config files elsewhere.
+    const bare = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
+    const run = (env: Record<string, string>) =>
+      finished(spawn(process.execPath, [CLI, 'dump', 'shelf-totals', '--projections', MODULE], { env: { ...bare, HOME: home, AWS_EC2_METADATA_DISABLED: 'true', ...env } }));
+    const noRegion = await run({});
+    expect(noRegion.code).toBe(1);
+    expect(noRegion.stderr.trim().split('\n').at(-1)).toMatch(/^streamfold: no AWS region: give --region, or set AWS_REGION .*; for DynamoDB Local, give --endpoint/);
+    const noCredentials = await run({ AWS_REGION: 'eu-west-1' });
+    expect(noCredentials.code).toBe(1);
+    expect(noCredentials.stderr.trim().split('\n').at(-1)).toMatch(/^streamfold: no AWS credentials found \(.*\): set AWS_PROFILE .*AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
   });
 
   it('run stopped by Ctrl-C while a batch is being written finishes it, says what it applied and exits', async () => {
