@@ -116,57 +116,52 @@ export class DynamoDbGenerationRegistry implements GenerationRegistry {
 
   /** Conditional on the stored version, so that two rebuilds finishing at once leave the newer one current. */
   async promote(name: string, version: number): Promise<number> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: { ...this.key(name), version: { N: String(version) }, promotedAt: { S: new Date().toISOString() } },
-          ConditionExpression: 'attribute_not_exists(#pk) OR #version <= :version',
-          ExpressionAttributeNames: { '#pk': ATTR.pk, '#version': 'version' },
-          ExpressionAttributeValues: { ':version': { N: String(version) } },
-        }),
-      );
-      return version;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return (await this.current(name)) ?? version;
-    }
+    const promoted = await this.putIf(this.versionItem(name, version), 'attribute_not_exists(#pk) OR #version <= :version', {
+      names: { '#version': 'version' },
+      values: { ':version': { N: String(version) } },
+    });
+    return promoted ? version : ((await this.current(name)) ?? version);
   }
 
   async adopt(name: string, version: number): Promise<void> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: { ...this.key(name), version: { N: String(version) }, promotedAt: { S: new Date().toISOString() } },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': ATTR.pk },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await this.putIf(this.versionItem(name, version), 'attribute_not_exists(#pk)');
   }
 
   /** `_generation#<name>`, sort key `live#v<version>`: written once, by the first consumer of that version to run. */
   async markLive(name: string, version: number, at: number): Promise<void> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: { ...this.key(name, `live#v${version}`), since: { N: String(at) } },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': ATTR.pk },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await this.putIf({ ...this.key(name, `live#v${version}`), since: { N: String(at) } }, 'attribute_not_exists(#pk)');
   }
 
   async liveSince(name: string, version: number): Promise<number | undefined> {
     const { Item } = await this.client.send(new GetItemCommand({ TableName: this.table, Key: this.key(name, `live#v${version}`), ConsistentRead: true }));
     return Item?.since?.N === undefined ? undefined : Number(Item.since.N);
+  }
+
+  private versionItem(name: string, version: number): SdkItem {
+    return { ...this.key(name), version: { N: String(version) }, promotedAt: { S: new Date().toISOString() } };
+  }
+
+  /** Puts the item if the condition holds (`#pk` is the partition key); answers whether it did. */
+  private async putIf(
+    item: SdkItem,
+    condition: string,
+    extra: { readonly names?: Record<string, string>; readonly values?: SdkItem } = {},
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: item,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#pk': ATTR.pk, ...extra.names },
+          ...(extra.values === undefined ? {} : { ExpressionAttributeValues: extra.values }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return false;
+    }
   }
 
   private key(name: string, sort = 'current') {
