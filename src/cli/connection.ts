@@ -136,8 +136,6 @@ export async function reachable<Result>(connection: Connection, request: () => P
   try {
     return await request();
   } catch (error) {
-    const setup = missingSetup(error);
-    if (setup !== undefined) throw new StreamfoldError('CONFIGURATION', setup, { cause: error });
     const cause = unreachableCause(error);
     if (cause === undefined) throw error;
     const where = connection.endpoint ?? `DynamoDB in region ${await connection.client.config.region().catch(() => '(none)')}`;
@@ -148,9 +146,10 @@ export async function reachable<Result>(connection: Connection, request: () => P
 
 /**
  * The SDK's own words for a missing region or credentials ("Region is missing", "Could not load credentials
- * from any providers") name neither the option nor the variable that fixes them.
+ * from any providers") name neither the option nor the variable that fixes them, whichever client met them
+ * first (DynamoDB, its Streams, S3, Step Functions).
  */
-function missingSetup(error: unknown): string | undefined {
+export function missingSetup(error: unknown): string | undefined {
   const { name, message } = (error ?? {}) as { name?: unknown; message?: unknown };
   const local = '; for DynamoDB Local, give --endpoint (any region and access key do there)';
   if (message === 'Region is missing') return `no AWS region: give --region, or set AWS_REGION or a profile's region (AWS_PROFILE)${local}`;

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { errorMessage } from '../core/errors.js';
+import { missingSetup } from './connection.js';
 import { packageVersion } from '../core/version.js';
 import { createLogger, type Logger, type LogLevel } from '../core/logging.js';
 import { capture, formatCapture } from './capture.js';
@@ -266,7 +267,7 @@ export async function run(argv: readonly string[], output: Output = processOutpu
     const code = (error as { code?: unknown }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return EXIT.DONE;
     if (typeof code === 'string' && code.startsWith('commander.')) return EXIT.USAGE;
-    output.notice(`streamfold: ${errorMessage(error)}`);
+    output.notice(`streamfold: ${missingSetup(error) ?? errorMessage(error)}`);
     return isUsageError(error) ? EXIT.USAGE : EXIT.ERROR;
   }
 }
