@@ -2,7 +2,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { StreamConsumer } from '../src/consumer/consumer.js';
 import { silentLogger } from '../src/core/logging.js';
 import type { Projection } from '../src/projection/define.js';
-import { planKey } from '../src/projection/plan.js';
+import { StateLane } from '../src/projection/state-lane.js';
 import { runtimesOf } from '../src/catalog/lanes.js';
 import { ImageParser } from '../src/projection/typed-event.js';
 import { decodeRecords } from '../src/records/decode.js';
@@ -43,12 +43,13 @@ export async function inMemoryBenchmark(records: readonly Record<string, unknown
       if (body.OldImage !== undefined) unmarshall(body.OldImage as never);
     }
   };
+  const lane = new StateLane(projections);
   const fold = () => {
     const batch = orderByKey(decodeRecords(records));
     const parser = new ImageParser();
     const empty = { checkpoints: new Map(), viewRows: new Map() };
     const context = { parking: false, now: Date.now, parser, refused: new Map() };
-    for (const run of batch.runs) planKey(run, empty, projections, context);
+    for (const run of batch.runs) lane.plan(run, empty, context);
   };
   // Warm both paths before measuring, then take the median of several runs, alternating.
   bare();

@@ -76,7 +76,13 @@ export function projectionChanges(
  * different contribution, must be found stale. Were the sequence not recorded, the older record would apply
  * and the sum would keep a contribution the item no longer has.
  */
-export function writeOf(run: KeyRun, loaded: LoadedState, all: readonly Projection[], folds: ReadonlyMap<Projection, Fold>): KeyWrite | undefined {
+export function writeOf(
+  run: KeyRun,
+  loaded: LoadedState,
+  all: readonly Projection[],
+  folds: ReadonlyMap<Projection, Fold>,
+  entriesInRows: ReadonlySet<string>,
+): KeyWrite | undefined {
   const checkpoint = loaded.checkpoints.get(run.key.id);
   const entries = new Map(checkpoint?.entries);
   const views: ViewWrite[] = [];
@@ -96,7 +102,6 @@ export function writeOf(run: KeyRun, loaded: LoadedState, all: readonly Projecti
     parked.push(...fold.parked.map(({ record }) => record));
   }
   if (!itemChanged && views.length === 0) return undefined;
-  const entriesInRows = new Set(all.filter((projection) => projection.kind === 'view').map(generationOf));
   return keyWrite(run.key, checkpoint, entries, views, sums, parked, { entriesInRows, checkpointChanged: itemChanged });
 }
 

@@ -65,7 +65,8 @@ export interface ProjectionCounts {
  * never succeed in a projection is parked there; a record that fails for a passing reason stops the key in
  * every projection, so its later records never take effect out of order.
  */
-export function planKey(run: KeyRun, loaded: LoadedState, all: readonly Projection[], context: PlanContext): KeyPlan {
+/** `entriesInRows`: the generations of `all` that keep their checkpoint entry in their view row (the views). */
+export function planKey(run: KeyRun, loaded: LoadedState, all: readonly Projection[], context: PlanContext, entriesInRows: ReadonlySet<string>): KeyPlan {
   const projections = context.lifted === undefined ? all : all.filter((projection) => generationOf(projection) === context.lifted);
   const checkpoint = loaded.checkpoints.get(run.key.id);
   let limit = run.steps.length;
@@ -131,7 +132,7 @@ export function planKey(run: KeyRun, loaded: LoadedState, all: readonly Projecti
   });
   return {
     run,
-    write: writeOf(run, loaded, all, folds),
+    write: writeOf(run, loaded, all, folds, entriesInRows),
     byProjection,
     applied: applied.size,
     parked: parked.size,

@@ -19,11 +19,13 @@ export class StateLane implements Lane {
   readonly viewGenerations: readonly string[];
   readonly usesCheckpointItem: boolean;
   readonly unplacedIsBarrier = true;
+  private readonly entriesInRows: ReadonlySet<string>;
 
   constructor(readonly projections: readonly Projection[]) {
     assertDistinctProjections(projections);
     this.viewGenerations = projections.filter((projection) => projection.kind === 'view').map(generationOf);
     this.usesCheckpointItem = projections.some((projection) => projection.kind !== 'view');
+    this.entriesInRows = new Set(this.viewGenerations);
   }
 
   order(decoded: readonly DecodeResult[]): LaneBatch {
@@ -31,7 +33,7 @@ export class StateLane implements Lane {
   }
 
   plan(run: KeyRun, loaded: LoadedState, context: PlanContext): KeyPlan {
-    return planKey(run, loaded, this.projections, context);
+    return planKey(run, loaded, this.projections, context, this.entriesInRows);
   }
 
   /** The canonical key id is the key's wire form, so the key comes back from it whole. */
