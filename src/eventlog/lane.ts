@@ -35,7 +35,7 @@ export class EventLogLane implements Lane {
   }
 
   plan(run: KeyRun, loaded: LoadedState, context: PlanContext): KeyPlan {
-    return planStream(run, loaded, this.projections, this.log, { ...context, sharingCheckpoint: this.projections.length });
+    return planStream(run, loaded, this.projections, this.log, context);
   }
 
   parkedKey(keyId: string): ItemKey {

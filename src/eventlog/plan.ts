@@ -18,10 +18,7 @@ import { addContribution, domainEvent, failed, placed, sameEntry, type Candidate
  */
 export const HELD_BYTES_PER_STREAM = 256 * 1024;
 
-export interface StreamPlanOptions extends Omit<PlanContext, 'parser'> {
-  /** How many projections of this log share the checkpoint item; by default those planned together. */
-  readonly sharingCheckpoint?: number;
-}
+export type StreamPlanOptions = Omit<PlanContext, 'parser'>;
 
 export interface StreamPlan extends KeyPlan {
   readonly gaps: readonly GapReport[];
@@ -73,7 +70,8 @@ export function planStream(
     if ('error' in found) throw found.error;
     return found;
   };
-  const heldBudget = Math.floor(HELD_BYTES_PER_STREAM / Math.max(1, options.sharingCheckpoint ?? projections.length));
+  // Every projection of the log shares the checkpoint item, also when a redrive plans only one of them.
+  const heldBudget = Math.floor(HELD_BYTES_PER_STREAM / Math.max(1, all.length));
 
   for (const projection of projections) {
     const generation = generationOf(projection);
