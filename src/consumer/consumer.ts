@@ -9,7 +9,7 @@ import type { DecodeResult, UndecodableRecord } from '../records/change-event.js
 import { decodeRecords } from '../records/decode.js';
 import { decodeKinesisRecords, isKinesisRecord } from '../records/kinesis.js';
 import { identifierOf } from '../records/order.js';
-import { compareSequences } from '../records/sequence.js';
+import { lowestSequence } from '../records/sequence.js';
 import type { BatchResponse } from '../records/stream-record.js';
 import { Deadline } from '../core/retry.js';
 
@@ -150,7 +150,7 @@ export class StreamConsumer {
     for (const gap of results.flatMap((result) => result.gaps)) {
       this.logger.child({ projection: gap.projection, key: gap.stream }).warn({ missing: gap.missing, held: gap.held, openForMs: gap.openForMs }, 'a gap in an event stream is still open');
     }
-    const lowestFailed = lowest(identifiers);
+    const lowestFailed = lowestSequence(identifiers);
     const stats = this.statsOf(records.length, results, dispatched);
     this.logger.info({ stats, lowestFailedIdentifier: lowestFailed }, 'batch processed');
     this.writeMetrics(results, dispatched?.parked ?? 0);
@@ -205,20 +205,12 @@ export class StreamConsumer {
    * invocation makes Lambda retry.
    */
   private lowestIdentifierOf(decoded: readonly DecodeResult[], record: UndecodableRecord): string {
-    const found = lowest(decoded.map((result) => result.identifier));
+    const found = lowestSequence(decoded.map((result) => result.identifier));
     if (found === undefined) {
       throw new StreamfoldError('MALFORMED_RECORD', 'no record of the batch carries a sequence number', { eventID: record.eventID, cause: record.error });
     }
     return found;
   }
-}
-
-function lowest(sequences: readonly (string | undefined)[]): string | undefined {
-  let low: string | undefined;
-  for (const sequence of sequences) {
-    if (sequence !== undefined && (low === undefined || compareSequences(sequence, low) < 0)) low = sequence;
-  }
-  return low;
 }
 
 /** An event-log key's publishable events as a run, in version order, and which of them no redelivery brings back. */

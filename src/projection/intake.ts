@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { StreamfoldError, errorMessage } from '../core/errors.js';
 import type { DecodeResult, UndecodableRecord } from '../records/change-event.js';
 import type { KeyRun, RunStep } from '../records/order.js';
-import { compareSequences } from '../records/sequence.js';
+import { compareSequences, lowestSequence } from '../records/sequence.js';
 import { Deadline } from '../core/retry.js';
 import { generationOf } from './define.js';
 import type { Misuse } from './lane.js';
@@ -146,9 +146,7 @@ async function park(runtime: ProjectionRuntime, records: readonly ParkedRecord[]
 function barrierOf(unplaced: readonly UndecodableRecord[]): string | undefined {
   if (unplaced.length === 0) return undefined;
   if (unplaced.some((record) => record.sequence === undefined)) return '0';
-  let low: string | undefined;
-  for (const { sequence } of unplaced) if (sequence !== undefined && (low === undefined || compareSequences(sequence, low) < 0)) low = sequence;
-  return low;
+  return lowestSequence(unplaced.map((record) => record.sequence));
 }
 
 function cut(run: KeyRun, barrier: string): KeyRun {

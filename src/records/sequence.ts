@@ -34,6 +34,15 @@ function firstSignificant(digits: string): number {
   return index;
 }
 
+/** The lowest of the sequences given, numerically; `undefined` when none is given. */
+export function lowestSequence(sequences: Iterable<string | undefined>): string | undefined {
+  let low: string | undefined;
+  for (const sequence of sequences) {
+    if (sequence !== undefined && (low === undefined || compareSequences(sequence, low) < 0)) low = sequence;
+  }
+  return low;
+}
+
 /** Left-padded to a fixed width, so that DynamoDB's string order is numeric order in stored checkpoints. */
 export function padSequence(sequence: string): string {
   return sequence.slice(firstSignificant(sequence)).padStart(SEQUENCE_MAX_DIGITS, '0');
