@@ -11,7 +11,7 @@ import { decodeKinesisRecords, isKinesisRecord } from '../records/kinesis.js';
 import { identifierOf } from '../records/order.js';
 import { lowestSequence } from '../records/sequence.js';
 import type { BatchResponse } from '../records/stream-record.js';
-import { Deadline } from '../core/retry.js';
+import { DEFAULT_DEADLINE_MARGIN_MS, Deadline } from '../core/retry.js';
 
 export interface BatchStats {
   readonly records: number;
@@ -61,9 +61,6 @@ export interface ConsumerOptions {
   /** Where metric lines go; stdout by default. */
   readonly writeMetric?: MetricWriter;
 }
-
-/** Kept from Lambda's deadline by default: a round under throttling, fan-out and the answer fit in it. */
-export const DEFAULT_DEADLINE_MARGIN_MS = 3_000;
 
 /**
  * One batch, from raw records to the answer Lambda expects. The Lambda handler, the local poller and the

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { StreamfoldError } from './errors.js';
+import { DEFAULT_DEADLINE_MARGIN_MS } from './retry.js';
 
 /** The tables streamfold uses when the configuration names none. */
 export const DEFAULT_TABLE_NAMES = {
@@ -32,7 +33,7 @@ export const ConfigSchema = z.object({
   /** Rounds of read, fold and write before a key is reported as failed. */
   STREAMFOLD_MAX_ROUNDS: z.coerce.number().int().min(1).max(50).default(8),
   /** Time kept before Lambda's deadline: no round starts later, and what is left is reported for a retry. */
-  STREAMFOLD_DEADLINE_MARGIN_MS: z.coerce.number().int().min(0).max(600_000).default(3_000),
+  STREAMFOLD_DEADLINE_MARGIN_MS: z.coerce.number().int().min(0).max(600_000).default(DEFAULT_DEADLINE_MARGIN_MS),
   /** Set by Lambda: embedded-metric lines then go to stdout; elsewhere (CLI, tests) through the logger. */
   AWS_LAMBDA_FUNCTION_NAME: z.string().min(1).optional(),
   /** CloudWatch namespace of the embedded metrics written after each batch; `off` writes none. */

@@ -16,6 +16,9 @@ export type Sleep = (milliseconds: number) => Promise<void>;
 export const sleep: Sleep = (milliseconds) =>
   milliseconds <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, milliseconds));
 
+/** Kept from Lambda's deadline by default: a round under throttling, fan-out and the answer fit in it. */
+export const DEFAULT_DEADLINE_MARGIN_MS = 3_000;
+
 /**
  * Lambda's deadline, less a margin: every retry of an invocation (the runtime's rounds, a store's retries
  * under throttling) draws on this one budget, and none starts that would not end before the margin. Without

@@ -186,11 +186,11 @@ export class ProjectionRuntime {
     const plans: (KeyPlan | Settled)[] = runs.map((run) => this.planChecked(run, loaded, options));
     const writing = plans.filter((plan): plan is KeyPlan => 'run' in plan && plan.write !== undefined);
     const results = await this.commit(writing, options.deadline);
+    const resultOf = new Map(writing.map((plan, position) => [plan, results[position] ?? { status: 'retry' as const, error: new Error('no outcome') }]));
     return plans.map((entry): Settled => {
       if (!('run' in entry)) return entry;
-      const position = writing.indexOf(entry);
-      if (position < 0) return { status: 'committed', plan: entry };
-      const result = results[position] ?? { status: 'retry', error: new Error('no outcome') };
+      const result = resultOf.get(entry);
+      if (result === undefined) return { status: 'committed', plan: entry };
       if (result.status !== 'refused') return { ...result, plan: entry };
       // With the totals DynamoDB's refusal made known, planning again finds the record at fault step by step.
       if (options.refusals.learn(result.totals ?? [])) return { status: 'refused', plan: entry };
