@@ -1,5 +1,4 @@
 import {
-  BatchWriteItemCommand,
   DeleteItemCommand,
   PutItemCommand,
   QueryCommand,
@@ -8,18 +7,16 @@ import {
   type DynamoDBClient,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { chunk } from '../../src/core/concurrency.js';
 import { errorMessage, StreamfoldError } from '../../src/core/errors.js';
 import type { DeadLetterStore, ParkedRecord } from '../../src/projection/ports.js';
-import { backoffDelay, DEFAULT_BACKOFF, sleep as defaultSleep, type Sleep } from '../../src/core/retry.js';
+import { sleep as defaultSleep, type Sleep } from '../../src/core/retry.js';
 import { lastOfEach, parkedByCoordinates } from '../parked-coordinates.js';
+import { batchWriteAll } from './batches.js';
 import { ATTR, type SdkItem } from './layout.js';
 import { pages } from './pages.js';
 import { ParkedItemLayout, type EncodedParkedRecord } from './parked-items.js';
 import type { DynamoDbUsage } from './usage.js';
 
-export const BATCH_WRITE_MAX_ITEMS = 25;
-const MAX_ATTEMPTS = 8;
 
 export interface DynamoDbDeadLetterOptions {
   readonly client: DynamoDBClient;
@@ -173,16 +170,7 @@ export class DynamoDbDeadLetterStore implements DeadLetterStore {
   }
 
   private async batchWrite(requests: WriteRequest[]): Promise<void> {
-    for (const part of chunk(requests, BATCH_WRITE_MAX_ITEMS)) {
-      let pending: WriteRequest[] = part;
-      for (let attempt = 0; pending.length > 0; attempt += 1) {
-        if (attempt >= MAX_ATTEMPTS) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed ${MAX_ATTEMPTS} times`);
-        if (attempt > 0) await this.sleep(backoffDelay(DEFAULT_BACKOFF, attempt - 1));
-        this.options.usage?.request('BatchWriteItem');
-        const response = await this.options.client.send(new BatchWriteItemCommand({ RequestItems: { [this.options.table]: pending } }));
-        pending = response.UnprocessedItems?.[this.options.table] ?? [];
-      }
-    }
+    await batchWriteAll(this.options.client, this.options.table, requests, { sleep: this.sleep, onRequest: () => this.options.usage?.request('BatchWriteItem') });
   }
 
   private failed(error: unknown, doing = 'parking', record?: ParkedRecord): StreamfoldError {

@@ -1,6 +1,5 @@
 import {
   BatchGetItemCommand,
-  BatchWriteItemCommand,
   ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
@@ -13,10 +12,9 @@ import { StreamfoldError } from '../../src/core/errors.js';
 import { backoffDelay, DEFAULT_BACKOFF, sleep } from '../../src/core/retry.js';
 import type { GenerationRegistry, RebuildState, RebuildStateStore, SegmentState } from '../../src/rebuild/ports.js';
 import { fromWireJson, toWireJson } from '../../src/records/wire-json.js';
+import { BATCH_GET_MAX_KEYS, BATCH_MAX_ATTEMPTS, batchWriteAll } from './batches.js';
 import { ATTR, partitionKey, type SdkItem } from './layout.js';
 
-const BATCH_GET_MAX_KEYS = 100;
-const BATCH_WRITE_MAX_ITEMS = 25;
 
 /** The head of a rebuild's state as stored: everything but its shares, which are items of their own. */
 type StoredHead = Omit<RebuildState, 'segments'> & { readonly segments?: readonly SegmentState[] };
@@ -55,7 +53,7 @@ export class DynamoDbRebuildStateStore implements RebuildStateStore {
   /** Shares first, then the head: a head never names shares that were not written. */
   async save(id: string, state: RebuildState): Promise<void> {
     const writes = state.segments.map((share, index): WriteRequest => ({ PutRequest: { Item: { ...this.key(id, index), state: { S: toWireJson(share) } } } }));
-    for (const requests of chunk(writes, BATCH_WRITE_MAX_ITEMS)) await this.batchWrite(requests);
+    await batchWriteAll(this.client, this.table, writes);
     const { segments: _shares, ...head } = state;
     await this.client.send(new PutItemCommand({ TableName: this.table, Item: { ...this.key(id), state: { S: toWireJson(head) } } }));
   }
@@ -75,20 +73,13 @@ export class DynamoDbRebuildStateStore implements RebuildStateStore {
     const found: SdkItem[] = [];
     let request: Record<string, KeysAndAttributes> = { [this.table]: { Keys: [...keys], ConsistentRead: true } };
     for (let attempt = 0; Object.keys(request).length > 0; attempt += 1) {
+      if (attempt >= BATCH_MAX_ATTEMPTS) throw new Error(`BatchGetItem left keys unprocessed ${BATCH_MAX_ATTEMPTS} times`);
       if (attempt > 0) await sleep(backoffDelay(DEFAULT_BACKOFF, attempt));
       const response = await this.client.send(new BatchGetItemCommand({ RequestItems: request }));
       found.push(...(response.Responses?.[this.table] ?? []));
       request = response.UnprocessedKeys ?? {};
     }
     return found;
-  }
-
-  private async batchWrite(requests: readonly WriteRequest[]): Promise<void> {
-    let request: Record<string, WriteRequest[]> = { [this.table]: [...requests] };
-    for (let attempt = 0; Object.keys(request).length > 0; attempt += 1) {
-      if (attempt > 0) await sleep(backoffDelay(DEFAULT_BACKOFF, attempt));
-      request = (await this.client.send(new BatchWriteItemCommand({ RequestItems: request }))).UnprocessedItems ?? {};
-    }
   }
 
   private key(id: string, share?: number): { [ATTR.pk]: { S: string } } {

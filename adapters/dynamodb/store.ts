@@ -19,6 +19,7 @@ import type { ItemKey } from '../../src/records/item-key.js';
 import { backoffDelay, DEFAULT_BACKOFF, Deadline, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../../src/core/retry.js';
 import { classifyWriteError } from './errors.js';
 import { writeUnits } from './item-size.js';
+import { BATCH_GET_MAX_KEYS } from './batches.js';
 import { ATTR, checkpointKey, decodeCheckpoint, decodeViewRow, DEFAULT_TABLE_NAMES, viewRowKey, type SdkItem, type TableNames } from './layout.js';
 import { refusalsOf, viewRowRefusal } from './limits.js';
 import type { ViewState } from '../../src/projection/define.js';
@@ -31,7 +32,6 @@ import { DynamoDbUsage } from './usage.js';
 
 export type { OpenGap } from './reads.js';
 export { TRANSACT_MAX_BYTES, TRANSACT_MAX_ITEMS } from './transactions.js';
-export const BATCH_GET_MAX_KEYS = 100;
 
 export interface DynamoDbStoreOptions {
   readonly client: DynamoDBClient;
