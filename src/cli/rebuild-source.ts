@@ -38,8 +38,9 @@ async function keyAttributesOf(connection: Connection, options: SourceOptions, t
     return names;
   }
   try {
-    await sourceTable(connection, table, 'the exported table');
-    return await new DynamoDbSourceScanner(connection.client, table).keyAttributes();
+    const described = await sourceTable(connection, table, 'the exported table');
+    if (described === undefined || described.keys.length === 0) throw new Error(`DescribeTable of ${table} is not allowed, or it has no key schema`);
+    return described.keys.map((key) => key.name);
   } catch (error) {
     throw new StreamfoldError('CONFIGURATION', `the key of table ${table} (named by the export) is needed, and it cannot be described here; give it with --key <partition>[,<sort>]`, { cause: error, field: '--key' });
   }
