@@ -37,7 +37,9 @@ export async function* readStream(
 ): AsyncGenerator<{ shardId: string; records: unknown[] }> {
   const byShard = new Map<string, unknown[]>();
   await readShards({ source, streamArn, from: 'TRIM_HORIZON', follow: false, idleReads }, async (page) => {
-    byShard.set(page.shardId, [...(byShard.get(page.shardId) ?? []), ...page.records]);
+    const records = byShard.get(page.shardId) ?? [];
+    byShard.set(page.shardId, records);
+    for (const record of page.records) records.push(record);
   });
   for (const [shardId, records] of byShard) yield { shardId, records };
 }
