@@ -1,10 +1,9 @@
 import { DynamoDbUsage, type UsageSnapshot } from '../../adapters/dynamodb/usage.js';
 import { chunk } from '../core/concurrency.js';
-import { compose } from '../container.js';
 import { createHandler } from '../lambda/handler.js';
 import type { Logger } from '../core/logging.js';
 import { deliverBatch, emptyTotals, type DeliveryTotals } from '../local/lambda-driver.js';
-import type { ParkedRecord } from '../projection/ports.js';
+import type { DeadLetterStore, ParkedRecord } from '../projection/ports.js';
 import { attributeToSourceTable } from './attribution.js';
 import { deliveryJson, deliveryLines, needsAttention } from './delivery-summary.js';
 import { openGapsOf, type ListedGap } from './gaps.js';
@@ -89,7 +88,11 @@ export async function replay(options: ReplayOptions, logger: Logger, output: Out
     );
     progress({ ...totals, done: totals.records === records.length });
   }
-  const problems = [...failedProblems(totals, records), ...(totals.parked > 0 ? await parkedProblems(connection, projections, records, started) : [])];
+  const places = placesOf(records);
+  const problems = [
+    ...failedProblems(totals, places),
+    ...(totals.parked > 0 && handler.deadLetters !== null ? await parkedProblems(handler.deadLetters, places, started) : []),
+  ];
   const gaps = await openGapsOf(connection, projections);
   return { input, totals, attributed, unattributed: refused, problems, gaps, usage: handler.store.usage.snapshot() };
 }
@@ -103,6 +106,8 @@ function tablesOf(connection: Connection): StreamfoldTable[] {
 }
 
 /** `sequence` → where in the input; `eventID` → where, for records without a readable sequence. */
+type Places = ReturnType<typeof placesOf>;
+
 function placesOf(records: readonly InputRecord[]) {
   const bySequence = new Map<string, string>();
   const byEventID = new Map<string, string>();
@@ -121,8 +126,7 @@ function placesOf(records: readonly InputRecord[]) {
 /** The input's own places instead of a batch's (`Records[33]` says nothing about the file). */
 const withoutBatchIndex = (message: string): string => message.replace(/Records\[\d+\]\./g, '');
 
-function failedProblems(totals: DeliveryTotals, records: readonly InputRecord[]): ReplayProblem[] {
-  const places = placesOf(records);
+function failedProblems(totals: DeliveryTotals, places: Places): ReplayProblem[] {
   return totals.abandoned.map((abandoned) => ({
     origin: places.of(abandoned.sequence) ?? 'the input',
     outcome: 'failed',
@@ -132,15 +136,7 @@ function failedProblems(totals: DeliveryTotals, records: readonly InputRecord[])
 }
 
 /** The records of this input parked during this replay, each with its place in the input and its error. */
-async function parkedProblems(
-  connection: Connection,
-  projections: Parameters<typeof compose>[0],
-  records: readonly InputRecord[],
-  since: number,
-): Promise<ReplayProblem[]> {
-  const { deadLetters } = compose(projections, { dynamoDbClient: connection.client, config: connection.config });
-  if (deadLetters === null) return [];
-  const places = placesOf(records);
+async function parkedProblems(deadLetters: DeadLetterStore, places: Places, since: number): Promise<ReplayProblem[]> {
   const problems: ReplayProblem[] = [];
   const cutoff = new Date(since - 1000).toISOString();
   let parked: AsyncIterable<ParkedRecord>;

@@ -6,6 +6,7 @@ import type { ConsumerOverrides } from '../consumer-overrides.js';
 import { StreamfoldError } from '../core/errors.js';
 import { withLogFields } from '../core/logging.js';
 import { DynamoDBStreamEventSchema, type BatchResponse } from '../records/stream-record.js';
+import type { DeadLetterStore } from '../projection/ports.js';
 
 export interface HandlerOptions extends ConsumerOverrides {
   readonly projections: readonly AnyProjection[];
@@ -24,6 +25,8 @@ export interface StreamHandler {
   invoke(event: unknown, context?: LambdaContext): Promise<BatchReport>;
   /** The read-model store behind the handler, for reads and DynamoDB usage figures. */
   readonly store: DynamoDbReadModelStore;
+  /** Where it parks records (none with parking off), for listing what a run parked. */
+  readonly deadLetters: DeadLetterStore | null;
 }
 
 /**
@@ -32,7 +35,7 @@ export interface StreamHandler {
  * log line of an invocation carries its `requestId`, and `coldStart: true` on the container's first.
  */
 export function createHandler(options: HandlerOptions): StreamHandler {
-  const { consumer, dynamoDbStore } = compose(options.projections, options);
+  const { consumer, dynamoDbStore, deadLetters } = compose(options.projections, options);
   let invoked = false;
   const invoke = async (event: unknown, context?: LambdaContext): Promise<BatchReport> => {
     const coldStart = !invoked;
@@ -56,5 +59,5 @@ export function createHandler(options: HandlerOptions): StreamHandler {
     const report = await invoke(event, context);
     return { batchItemFailures: report.batchItemFailures };
   };
-  return Object.assign(handler, { invoke, store: dynamoDbStore });
+  return Object.assign(handler, { invoke, store: dynamoDbStore, deadLetters });
 }
