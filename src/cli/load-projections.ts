@@ -50,17 +50,3 @@ async function loadTypeScript(modulePath: string): Promise<void> {
   tsx.register();
 }
 
-/** The projection of that name; of several versions, the newest. */
-export function selectProjection(projections: readonly AnyProjection[], name: string): AnyProjection {
-  const projection = projections
-    .filter((candidate) => candidate.name === name)
-    .sort((a, b) => b.version - a.version)[0];
-  if (projection === undefined) {
-    throw new StreamfoldError(
-      'CONFIGURATION',
-      `no projection named "${name}"; the module has ${[...new Set(projections.map((p) => p.name))].join(', ')}`,
-      { field: 'projection' },
-    );
-  }
-  return projection;
-}

@@ -1,8 +1,8 @@
 import { errorMessage, isStreamfoldError, StreamfoldError } from '../core/errors.js';
 import type { FanOut } from '../fanout/define.js';
-import type { AnyProjection } from '../catalog/kinds.js';
+import { selectProjection, type AnyProjection } from '../catalog/kinds.js';
 import { UsageError } from './exit-codes.js';
-import { loadModule, selectProjection } from './load-projections.js';
+import { loadModule } from './load-projections.js';
 
 /**
  * The projections module a command was given. A module that fails to load (a syntax error, a missing

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { StreamfoldError } from '../core/errors.js';
 import type { Logger } from '../core/logging.js';
 import type { Sleep } from '../core/retry.js';
-import type { AnyProjection } from '../catalog/kinds.js';
+import { selectProjection, type AnyProjection } from '../catalog/kinds.js';
 import { generationOf } from '../projection/define.js';
 import type { ProjectionRuntime } from '../projection/runtime.js';
 import { ExportSource } from './export-source.js';
@@ -104,7 +104,7 @@ export async function runRebuildStep(
     throw new StreamfoldError('CONFIGURATION', `not a rebuild runner step: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(), { field: issue?.path.join('.') });
   }
   const step = parsed.data;
-  const projection = projectionNamed(parts.projections, step.job.projection);
+  const projection = selectProjection(parts.projections, step.job.projection, 'the rebuild worker');
   assertRebuildable(projection);
   const now = parts.now ?? Date.now;
   let source = await parts.sourceOf(step.job);
@@ -166,10 +166,3 @@ export async function runRebuildStep(
   }
 }
 
-function projectionNamed(projections: readonly AnyProjection[], name: string): AnyProjection {
-  const found = projections.filter((projection) => projection.name === name).sort((a, b) => b.version - a.version)[0];
-  if (found === undefined) {
-    throw new StreamfoldError('CONFIGURATION', `the rebuild worker has no projection named "${name}"; it has ${[...new Set(projections.map((p) => p.name))].join(', ')}`, { field: 'projection' });
-  }
-  return found;
-}
