@@ -2,6 +2,7 @@ import { StreamfoldError } from '../core/errors.js';
 import { assertDistinctProjections, generationOf } from '../projection/define.js';
 import type { Lane, LaneBatch, ParkedStanding, PlanContext } from '../projection/lane.js';
 import type { KeyPlan } from '../projection/plan.js';
+import { unplannableParkedStep } from '../projection/parked.js';
 import type { CheckpointEntry, LoadedState, ParkedRecord } from '../projection/ports.js';
 import type { DecodeResult } from '../records/change-event.js';
 import { decodeRecord } from '../records/decode.js';
@@ -58,11 +59,7 @@ export class EventLogLane implements Lane {
       }
     }
     const error = decoded.ok ? new StreamfoldError('MALFORMED_RECORD', 'the parked event no longer names its stream') : decoded.error;
-    return {
-      type: 'undecodable',
-      sequence: record.sequence,
-      failure: { index, identifier: undefined, eventID: record.eventID, key: undefined, sequence: record.sequence, error, record: record.record },
-    };
+    return unplannableParkedStep(record, index, error);
   }
 
   /** Versions up to the last contiguous one applied are covered (applied, or skipped past); later ones await. */

@@ -33,3 +33,12 @@ export function eventIdOf(step: RunStep | undefined): string | undefined {
   if (step === undefined) return undefined;
   return step.type === 'event' ? step.event.eventID : step.failure.eventID;
 }
+
+/** A parked record that cannot be planned again as the step it was: it fails where it stands, with `error`. */
+export function unplannableParkedStep(record: ParkedRecord, index: number, error: StreamfoldError): RunStep {
+  return {
+    type: 'undecodable',
+    sequence: record.sequence,
+    failure: { index, identifier: undefined, eventID: record.eventID, key: undefined, sequence: record.sequence, error, record: record.record },
+  };
+}

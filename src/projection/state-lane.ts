@@ -8,6 +8,7 @@ import { compareSequences, REPLAY_SEQUENCE } from '../records/sequence.js';
 import { assertDistinctProjections, generationOf, type Projection } from './define.js';
 import type { Lane, LaneBatch, ParkedStanding, PlanContext } from './lane.js';
 import { planKey, type KeyPlan } from './plan.js';
+import { unplannableParkedStep } from './parked.js';
 import type { CheckpointEntry, LoadedState, ParkedRecord } from './ports.js';
 
 /**
@@ -51,11 +52,7 @@ export class StateLane implements Lane {
     const error = decoded.ok
       ? new StreamfoldError('MALFORMED_RECORD', `the parked record says sequence ${decoded.event.sequence}, it was parked at ${record.sequence}`)
       : decoded.error;
-    return {
-      type: 'undecodable',
-      sequence: record.sequence,
-      failure: { index, identifier: undefined, eventID: record.eventID, key: undefined, sequence: record.sequence, error, record: record.record },
-    };
+    return unplannableParkedStep(record, index, error);
   }
 
   standing(entry: CheckpointEntry | undefined, record: Pick<ParkedRecord, 'sequence'>): ParkedStanding {
