@@ -19,18 +19,13 @@ export const MAX_ITEM_BYTES = 400 * 1024;
 export function refusalsOf(parts: KeyParts): Refusal[] {
   const refusals: Refusal[] = [];
   for (const single of parts.singles) {
-    if (single.kind === 'row' && single.bytes > MAX_ITEM_BYTES) {
-      const generation = single.generations[0] ?? '';
-      refusals.push(refusal(generation, `the row of ${generation} for this item would be ${single.bytes.toLocaleString('en')} bytes, over DynamoDB's 400 KB (${MAX_ITEM_BYTES.toLocaleString('en')}-byte) item limit`));
-    }
+    if (single.kind === 'row' && single.bytes > MAX_ITEM_BYTES) refusals.push(rowTooLarge(single.generations[0] ?? '', single.bytes));
     if (single.kind === 'checkpoint' && single.write.type === 'put') refusals.push(...checkpointRefusals(single.write.item));
   }
   const unit = parts.unit;
   if (unit === undefined) return dedupe(refusals);
   for (const view of unit.items) {
-    if (view.generation !== undefined && view.bytes > MAX_ITEM_BYTES) {
-      refusals.push(refusal(view.generation, `the row of ${view.generation} for this item would be ${view.bytes.toLocaleString('en')} bytes, over DynamoDB's 400 KB (${MAX_ITEM_BYTES.toLocaleString('en')}-byte) item limit`));
-    }
+    if (view.generation !== undefined && view.bytes > MAX_ITEM_BYTES) refusals.push(rowTooLarge(view.generation, view.bytes));
   }
   if (unit.checkpoint !== undefined) refusals.push(...checkpointRefusals(unit.checkpoint));
   if (unit.rows.size > TRANSACT_MAX_ITEMS) {
@@ -53,8 +48,11 @@ export function viewRowRefusal(generation: string, key: ItemKey, state: ViewStat
   // As the row would be written: with its entry (sequence and block at their widest) and revision.
   const widest = '9'.repeat(SEQUENCE_MAX_DIGITS);
   const bytes = itemSize(encodeViewRow(generation, key, state, widest, Date.now(), Number.MAX_SAFE_INTEGER, { sequence: widest, blockedAt: widest }));
-  if (bytes <= MAX_ITEM_BYTES) return undefined;
-  return refusal(generation, `the row of ${generation} for this item would be ${bytes.toLocaleString('en')} bytes, over DynamoDB's 400 KB (${MAX_ITEM_BYTES.toLocaleString('en')}-byte) item limit`).error;
+  return bytes <= MAX_ITEM_BYTES ? undefined : rowTooLarge(generation, bytes).error;
+}
+
+function rowTooLarge(generation: string, bytes: number): Refusal {
+  return refusal(generation, `the row of ${generation} for this item would be ${bytes.toLocaleString('en')} bytes, over DynamoDB's 400 KB (${MAX_ITEM_BYTES.toLocaleString('en')}-byte) item limit`);
 }
 
 /** A checkpoint item over 400 KB: laid on the projection that keeps the most in it. */

@@ -13,11 +13,10 @@ import { ATTR, partitionKey, type SdkItem } from './layout.js';
  * even gzipped: then the gzipped bytes go into part items beside it (same partition key, sort key
  * `<sequence>#part#<n>`), and the main item says how many parts there are and their digest.
  */
-export const MAX_ITEM_BYTES = 400 * 1024;
 /** Gzipped records up to this size stay in the main item; the rest of the item (key, error) stays under the limit. */
-export const INLINE_RECORD_MAX_BYTES = 350_000;
+const INLINE_RECORD_MAX_BYTES = 350_000;
 /** Bytes of the gzipped record in each part item. */
-export const PART_BYTES = 350_000;
+const PART_BYTES = 350_000;
 /** An error message longer than this is cut when stored, so the coordinates always fit one item. */
 const MAX_ERROR_MESSAGE_CHARS = 16_384;
 const PART_MARK = '#part#';

@@ -30,8 +30,7 @@ import { writeSingles } from './singles.js';
 import { pack, transactionOf, transactItemSize, type Unit } from './transactions.js';
 import { DynamoDbUsage } from './usage.js';
 
-export type { OpenGap } from './reads.js';
-export { TRANSACT_MAX_BYTES, TRANSACT_MAX_ITEMS } from './transactions.js';
+export { TRANSACT_MAX_ITEMS } from './transactions.js';
 
 export interface DynamoDbStoreOptions {
   readonly client: DynamoDBClient;

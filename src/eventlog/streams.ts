@@ -5,9 +5,6 @@ import type { LaneBatch, Misuse } from '../projection/lane.js';
 import { orderByKey } from '../records/order.js';
 import type { EventLog } from './define.js';
 
-/** A batch of an event table: a record that is not an insert is misuse, since an event log is append-only. */
-export type StreamBatch = LaneBatch;
-
 const STREAM_PREFIX = 'stream#';
 
 /** The key of a whole stream, distinct from any item key (which is JSON of typed attributes). */
@@ -23,9 +20,9 @@ export function streamIdOf(keyId: string): string {
 /**
  * Cuts decoded event-table records into per-stream runs ordered by version. Each event is its own item, so
  * DynamoDB orders nothing between events of one stream: the version is the order. A duplicate version
- * is dropped.
+ * is dropped. A record that is not an insert is misuse, since an event log is append-only.
  */
-export function orderByStream(results: readonly DecodeResult[], log: EventLog): StreamBatch {
+export function orderByStream(results: readonly DecodeResult[], log: EventLog): LaneBatch {
   const misuse: Misuse[] = [];
   const placed: DecodeResult[] = [];
   for (const result of results) {

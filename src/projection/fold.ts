@@ -132,7 +132,7 @@ export function foldProjection(
 }
 
 /** Applies one event to a projection's state: the one place where a view evolves and a sum contributes. */
-export function applyEvent(
+function applyEvent(
   projection: Projection,
   event: ChangeEvent,
   state: ViewState | undefined,

@@ -29,7 +29,7 @@ const NOTHING: ProjectionChanges = { entry: undefined, view: undefined, sums: []
  * The entry, view row and sum deltas one projection's fold comes to. A view's entry lives in its row, so
  * whenever the entry moves the row is written, if only to carry it (`keepState`).
  */
-export function projectionChanges(
+function projectionChanges(
   projection: Projection,
   steps: readonly RunStep[],
   previous: CheckpointEntry | undefined,

@@ -4,7 +4,7 @@ import { padSequence } from '../records/sequence.js';
 import type { ParkedRecord } from './ports.js';
 
 /** What is parked, and where: the rest of a parked record (its id, the error's fields, the time) follows. */
-export type ParkingPlace = Omit<ParkedRecord, 'id' | 'error' | 'parkedAt'>;
+type ParkingPlace = Omit<ParkedRecord, 'id' | 'error' | 'parkedAt'>;
 
 /**
  * The one way a parked record is made. Its id is its generation, item and sequence, so parking the same
@@ -25,7 +25,7 @@ export function parkedRecordOf(place: ParkingPlace, error: StreamfoldError, now:
   };
 }
 
-export function parkedId(generation: string, keyId: string, sequence: string): string {
+function parkedId(generation: string, keyId: string, sequence: string): string {
   return `${generation}|${keyId}|${padSequence(sequence)}`;
 }
 
