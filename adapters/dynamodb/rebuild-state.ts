@@ -37,7 +37,12 @@ export class DynamoDbRebuildStateStore implements RebuildStateStore {
     const text = Item?.state?.S;
     if (text === undefined) return undefined;
     const head = fromWireJson(text) as StoredHead;
-    if (head.segments !== undefined) return head as RebuildState;
+    if (head.segments !== undefined) {
+      // Saved whole in its head, before shares had items of their own: saved again in today's form, so that
+      // workers each saving their own share item and the promotion read the same items.
+      await this.save(id, head as RebuildState);
+      return head as RebuildState;
+    }
     const found = new Map<string, SegmentState>();
     for (const keys of chunk(Array.from({ length: head.totalSegments }, (_, index) => this.key(id, index)), BATCH_GET_MAX_KEYS)) {
       for (const item of await this.batchGet(keys)) found.set(item[ATTR.pk]?.S ?? '', fromWireJson(item.state?.S ?? 'null') as SegmentState);

@@ -21,8 +21,6 @@ export async function startOrResume(options: {
 }): Promise<{ state: RebuildState; resumed: boolean }> {
   const previous = options.restart ? undefined : await options.states.load(options.stateId);
   if (previous !== undefined && previous.finishedAt === undefined && previous.totalSegments === options.shares.length) {
-    // Saved again whole: a state written before shares were saved one by one takes today's form.
-    await options.states.save(options.stateId, previous);
     return { state: previous, resumed: true };
   }
   const state: RebuildState = {
