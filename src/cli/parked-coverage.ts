@@ -1,12 +1,8 @@
-import { chunk } from '../core/concurrency.js';
 import { generationOf } from '../projection/define.js';
 import { lanesOf } from '../catalog/lanes.js';
 import type { AnyProjection } from '../catalog/kinds.js';
 import type { Lane } from '../projection/lane.js';
 import type { CheckpointEntry, ParkedRecord, ReadModelStore } from '../projection/ports.js';
-
-/** Items read at once: BatchGetItem takes 100 keys. */
-const KEYS_PER_READ = 100;
 
 /**
  * Whether a parked record is covered by its item's checkpoint, so that a redrive removes it without applying
@@ -17,7 +13,7 @@ export function isCovered(record: ParkedRecord, lane: Lane | undefined, entry: C
   return lane === undefined ? undefined : lane.standing(entry, record) === 'covered';
 }
 
-/** Each parked record with whether its checkpoint covers it, checkpoints read a hundred at a time. */
+/** Each parked record with whether its checkpoint covers it (the store reads them in batches of its own). */
 export async function withCoverage(
   records: readonly ParkedRecord[],
   projections: readonly AnyProjection[],
@@ -27,12 +23,9 @@ export async function withCoverage(
   const keys = [...new Set(records.filter((record) => byGeneration.has(record.generation)).map((record) => record.key))];
   // A state table's views keep their entries in their rows: those of the parked records' views are read too.
   const views = [...new Set(records.map((record) => record.generation))].filter((generation) => byGeneration.get(generation)?.kind === 'state' && isView(generation, projections));
-  const entries = new Map<string, ReadonlyMap<string, CheckpointEntry>>();
-  for (const part of chunk(keys, Math.max(1, Math.floor(KEYS_PER_READ / (1 + views.length))))) {
-    // The store reads a checkpoint and a view row by the key's canonical id alone.
-    const loaded = await store.load(part.map((id) => ({ id, attributes: {} })), views);
-    for (const [id, checkpoint] of loaded.checkpoints) entries.set(id, checkpoint.entries);
-  }
+  // The store reads a checkpoint and a view row by the key's canonical id alone.
+  const loaded = await store.load(keys.map((id) => ({ id, attributes: {} })), views);
+  const entries = new Map<string, ReadonlyMap<string, CheckpointEntry>>([...loaded.checkpoints].map(([id, checkpoint]) => [id, checkpoint.entries]));
   return records.map((record) => ({
     record,
     covered: isCovered(record, byGeneration.get(record.generation), entries.get(record.key)?.get(record.generation)),
