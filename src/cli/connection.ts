@@ -32,12 +32,11 @@ export interface Connection {
 export const CONNECTION_TIMEOUT_MS = 3_000;
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
-const LOCAL_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\/?$/;
 
 /** `localhost:8000` is taken for `http://localhost:8000`; a host of the network without a scheme gets https. */
 export function normaliseEndpoint(endpoint: string): string {
   const trimmed = endpoint.trim();
-  const withScheme = SCHEME.test(trimmed) ? trimmed : `${LOCAL_HOST.test(trimmed) ? 'http' : 'https'}://${trimmed}`;
+  const withScheme = SCHEME.test(trimmed) ? trimmed : `${isLoopbackEndpoint(`http://${trimmed}`) ? 'http' : 'https'}://${trimmed}`;
   try {
     const url = new URL(withScheme);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`unsupported scheme ${url.protocol}`);

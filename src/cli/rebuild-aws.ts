@@ -5,7 +5,7 @@ import { generationOf } from '../projection/define.js';
 import { pathWithinExport } from '../rebuild/export-manifest.js';
 import { rebuildStateId } from '../rebuild/lifecycle.js';
 import type { RebuildState } from '../rebuild/ports.js';
-import { outcomeOf, progressBar, progressLine, progressOf } from '../rebuild/progress.js';
+import { outcomeOf, progressBar, progressLine, progressOf, readOf } from '../rebuild/progress.js';
 import { assertRebuildable, type RebuildProgress, type RebuildSummary } from '../rebuild/rebuilder.js';
 import type { RebuildJob } from '../rebuild/worker.js';
 import { announce, connect, prepareTables } from './connection.js';
@@ -51,7 +51,7 @@ export async function rebuildInAws(
 
   // What an unfinished rebuild had read before this execution goes on with it.
   const before = options.restart === true ? undefined : await states.load(stateId);
-  const readBefore = before === undefined || before.finishedAt !== undefined ? 0 : readOf(before);
+  const readBefore = before === undefined || before.finishedAt !== undefined ? 0 : readOf(before.segments);
   const startedAt = clock.now();
   const executionArn = await executions.start(options.stateMachine, job);
   output.notice(`streamfold: started ${executionArn}`);
@@ -62,7 +62,7 @@ export async function rebuildInAws(
       projection: projection.name,
       generation: generationOf(projection),
       segments: state.segments,
-      readThisRun: readOf(state) - readBefore,
+      readThisRun: readOf(state.segments) - readBefore,
       elapsedMs: clock.now() - startedAt,
       approximateTotal: known ? state.segments.reduce((total, segment) => total + (segment.items ?? 0), 0) : undefined,
       resumed: readBefore > 0,
@@ -90,7 +90,6 @@ export async function rebuildInAws(
   }
 }
 
-const readOf = (state: RebuildState): number => state.segments.reduce((total, segment) => total + segment.read, 0);
 
 /** The state machine's input, and the names the saved state is found by. */
 function jobOf(name: string, options: InAwsOptions): { job: RebuildJob; sourceId: string; table: string; source: string } {

@@ -13,6 +13,7 @@ import { announce, connect, prepareTables, sourceTable, type ConnectionOptions }
 import { rebuildSource, type SourceOptions } from './rebuild-source.js';
 import { ExportSource } from '../rebuild/export-source.js';
 import { checkExportTime } from '../rebuild/lifecycle.js';
+import { isScanner } from '../rebuild/scan-source.js';
 import type { Output } from './output.js';
 import { progressPrinter } from './progress.js';
 import { projectionOf } from './projections-module.js';
@@ -65,7 +66,7 @@ export async function rebuild(
     restart: options.restart,
     onProgress: progressPrinter<RebuildProgress>(output.progress, { terminal: progressBar, plain: progressLine }),
   });
-  return { ...summary, table: source.table, source: 'scan' in source ? `table ${source.table}` : source.description, usage: dynamoDbStore.usage.snapshot() };
+  return { ...summary, table: source.table, source: isScanner(source) ? `table ${source.table}` : source.description, usage: dynamoDbStore.usage.snapshot() };
 }
 
 export function formatRebuild(summary: RebuildSummary & { readonly usage?: UsageSnapshot }, source: string): string {

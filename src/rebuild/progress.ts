@@ -1,6 +1,9 @@
 import type { SegmentState } from './ports.js';
 import type { RebuildProgress } from './rebuilder.js';
 
+/** Items its shares have read in all, over every run. */
+export const readOf = (segments: readonly SegmentState[]): number => segments.reduce((total, segment) => total + segment.read, 0);
+
 /** Where a rebuild stands, from its shares' saved states: what the local rebuild and `--in-aws` both show. */
 export function progressOf(options: {
   readonly projection: string;
@@ -13,7 +16,7 @@ export function progressOf(options: {
 }): RebuildProgress {
   const elapsedMs = Math.max(1, options.elapsedMs);
   const itemsPerSecond = (options.readThisRun * 1000) / elapsedMs;
-  const readInAll = options.segments.reduce((total, segment) => total + segment.read, 0);
+  const readInAll = readOf(options.segments);
   const left = options.approximateTotal === undefined ? undefined : Math.max(0, options.approximateTotal - readInAll);
   return {
     projection: options.projection,

@@ -8,7 +8,7 @@ import type { ProjectionRuntime } from '../projection/runtime.js';
 import { ExportSource } from './export-source.js';
 import { checkExportTime, promoteWhenDone, rebuildStateId, startOrResume } from './lifecycle.js';
 import type { GenerationRegistry, RebuildSource, RebuildStateStore } from './ports.js';
-import { outcomeOf } from './progress.js';
+import { outcomeOf, readOf } from './progress.js';
 import { RateLimiter } from './rate-limiter.js';
 import { assertRebuildable } from './rebuilder.js';
 import { workShare } from './share-work.js';
@@ -158,7 +158,7 @@ export async function runRebuildStep(
     }
     case 'promote': {
       const finished = await promoteWhenDone({ projection, states: parts.states, registry: parts.registry, stateId, now });
-      const read = finished.segments.reduce((sum, segment) => sum + segment.read, 0);
+      const read = readOf(finished.segments);
       const outcome = outcomeOf(finished.segments);
       logger.info({ stateId, read, held: outcome.held }, 'rebuild promoted');
       return { generation: generationOf(projection), stateId, read, ...outcome };
