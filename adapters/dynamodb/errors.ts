@@ -16,7 +16,12 @@ const THROTTLING_ERRORS = new Set([
 ]);
 
 const THROTTLING_REASONS = new Set(['ThrottlingError', 'TransactionConflict', 'ProvisionedThroughputExceeded']);
-const INVALID_REASONS = new Set(['ValidationError', 'ItemCollectionSizeLimitExceeded']);
+/** A transaction's cancellation reasons, and a PartiQL statement's error codes, that no resending can pass. */
+export const INVALID_REASONS: ReadonlySet<string> = new Set(['ValidationError', 'ItemCollectionSizeLimitExceeded']);
+/** A statement's codes for an item someone else wrote first (its condition failed, or an `INSERT` met it). */
+const STATEMENT_CONFLICTS = new Set(['ConditionalCheckFailed', 'DuplicateItem']);
+/** Not written, and may pass: a throttle, a conflict with a transaction, a server error. */
+const STATEMENT_PASSING = new Set(['ProvisionedThroughputExceeded', 'ThrottlingError', 'RequestLimitExceeded', 'TransactionConflict', 'InternalServerError']);
 
 interface CancellationReason {
   readonly Code?: string | undefined;
@@ -41,4 +46,15 @@ export function classifyWriteError(error: unknown): WriteErrorKind {
 export function cancellationReasons(error: unknown): readonly CancellationReason[] {
   const reasons = (error as { CancellationReasons?: unknown } | null)?.CancellationReasons;
   return Array.isArray(reasons) ? (reasons as CancellationReason[]) : [];
+}
+
+/**
+ * What one statement's error code in a `BatchExecuteStatement` answer means: `throttled` is not written and
+ * may pass when sent again (each statement is conditional, so that is safe); `undefined`, a code not known.
+ */
+export function classifyStatementError(code: string): Exclude<WriteErrorKind, 'unknown'> | undefined {
+  if (STATEMENT_CONFLICTS.has(code)) return 'conflict';
+  if (INVALID_REASONS.has(code)) return 'invalid';
+  if (STATEMENT_PASSING.has(code)) return 'throttled';
+  return undefined;
 }

@@ -2,11 +2,10 @@ import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StreamfoldError, errorMessage } from '../../src/core/errors.js';
 import type { CommitOutcome, KnownTotal } from '../../src/projection/ports.js';
 import { Decimal } from '../../src/records/decimal.js';
-import { cancellationReasons } from './errors.js';
+import { cancellationReasons, INVALID_REASONS } from './errors.js';
 import { ATTR } from './layout.js';
 import type { Transaction, Unit } from './transactions.js';
 
-const INVALID_REASONS = new Set(['ValidationError', 'ItemCollectionSizeLimitExceeded']);
 const PRECISION = /precision|significant digits|overflow|magnitude/i;
 
 /**

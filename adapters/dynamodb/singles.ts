@@ -3,7 +3,7 @@ import { chunk, mapConcurrent } from '../../src/core/concurrency.js';
 import { StreamfoldError, errorMessage } from '../../src/core/errors.js';
 import { backoffDelay, type BackoffPolicy, type Deadline, type Sleep } from '../../src/core/retry.js';
 import type { CommitOutcome } from '../../src/projection/ports.js';
-import { classifyWriteError } from './errors.js';
+import { classifyStatementError, classifyWriteError } from './errors.js';
 import { statementOf } from './guarded.js';
 import { writeUnits } from './item-size.js';
 import type { Single } from './parts.js';
@@ -23,10 +23,6 @@ export interface SinglesOptions {
   readonly deadline: Deadline;
 }
 
-const CONFLICTS = new Set(['ConditionalCheckFailed', 'DuplicateItem']);
-const INVALID = new Set(['ValidationError', 'ItemCollectionSizeLimitExceeded']);
-/** Not written, and may pass: a throttle, a conflict with a transaction, a server error (the write is conditional, so sending it again is safe). */
-const PASSING = new Set(['ProvisionedThroughputExceeded', 'ThrottlingError', 'RequestLimitExceeded', 'TransactionConflict', 'InternalServerError']);
 
 /**
  * Writes items that each land by themselves, 25 to a `BatchExecuteStatement`, each with its own condition.
@@ -72,15 +68,16 @@ async function sendBatch(batch: readonly Single[], options: SinglesOptions): Pro
     pending.forEach((position, offset) => {
       const single = batch[position] as Single;
       const code = responses[offset]?.Error?.Code;
+      const kind = code === undefined ? undefined : classifyStatementError(code);
       if (code === undefined && responses[offset] !== undefined) {
         options.usage.itemsWritten += 1;
         options.usage.billedWriteUnits += writeUnits(single.bytes, false);
         outcomes[position] = { status: 'committed' };
-      } else if (code !== undefined && CONFLICTS.has(code)) {
+      } else if (kind === 'conflict') {
         outcomes[position] = { status: 'conflict' };
-      } else if (code !== undefined && INVALID.has(code)) {
+      } else if (code !== undefined && kind === 'invalid') {
         outcomes[position] = refused(single, responses[offset]?.Error?.Message ?? code, undefined);
-      } else if (code === undefined || PASSING.has(code)) {
+      } else if (code === undefined || kind === 'throttled') {
         lastError = new StreamfoldError('STORE_WRITE_FAILED', `DynamoDB did not write the item: ${code ?? 'no answer for it'}`, { retryable: true });
         again.push(position);
       } else {

@@ -17,7 +17,7 @@ import {
 } from '../../src/projection/ports.js';
 import type { ItemKey } from '../../src/records/item-key.js';
 import { backoffDelay, DEFAULT_BACKOFF, Deadline, sleep as defaultSleep, type BackoffPolicy, type Sleep } from '../../src/core/retry.js';
-import { classifyWriteError } from './errors.js';
+import { cancellationReasons, classifyWriteError } from './errors.js';
 import { writeUnits } from './item-size.js';
 import { BATCH_GET_MAX_KEYS } from './batches.js';
 import { ATTR, checkpointKey, decodeCheckpoint, decodeViewRow, DEFAULT_TABLE_NAMES, viewRowKey, type SdkItem, type TableNames } from './layout.js';
@@ -204,7 +204,7 @@ export class DynamoDbReadModelStore extends DynamoDbReads implements ReadModelSt
 
   /** Only the keys whose checkpoint or row moved must be planned again; the others are sent again as they are. */
   private async afterConflict(units: readonly Unit[], owners: readonly number[], error: unknown, deadline: Deadline): Promise<CommitOutcome[]> {
-    const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+    const reasons = cancellationReasons(error);
     const conflicted = units.map(() => reasons.length === 0);
     reasons.forEach((reason, index) => {
       const owner = owners[index] ?? -1;
